@@ -1,0 +1,7 @@
+"""``python -m lib_qfix`` is the ``qfix`` command."""
+
+import sys
+
+from lib_qfix.cli import main
+
+sys.exit(main())

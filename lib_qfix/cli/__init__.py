@@ -1,0 +1,54 @@
+"""The ``qfix`` command (also ``python -m lib_qfix``).
+
+Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
+which adds its parser and sets ``func(args) -> int`` as the default. Exit codes: 0 all images
+processed, 1 some failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from lib_qfix import __version__
+
+#: subcommand modules, in help order (a module that is not there yet is skipped)
+SUBCOMMANDS = ("score", "diagnose", "filter", "presets", "schema", "train")
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line usage; printed as ``qfix: error: …`` with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qfix", description="Score, diagnose and filter images.")
+    parser.add_argument("--version", action="version", version=f"qfix {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"lib_qfix.cli.{name}_cmd")
+        except ModuleNotFoundError as e:
+            if e.name == f"lib_qfix.cli.{name}_cmd":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except UsageError as e:
+        print(f"qfix: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("qfix: interrupted", file=sys.stderr)
+        return 130

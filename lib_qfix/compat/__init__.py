@@ -1,0 +1,1 @@
+"""Small environment fixes for running the core outside A1111."""

@@ -1,0 +1,107 @@
+"""Result records shared by every part of QFix.
+
+Images travel through the core as ``numpy.ndarray`` of shape (H, W, 3), dtype uint8, **RGB**.
+Boxes are pixel coordinates ``(x0, y0, x1, y1)`` with exclusive ends, clamped to the image.
+All records are frozen: derive new ones with :func:`dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Box = tuple[int, int, int, int]
+
+#: Region kinds. Local kinds have a box; global kinds (whole-image signals) have ``box=None``.
+LOCAL_KINDS = ("face", "hand", "watermark", "text")
+GLOBAL_KINDS = ("blur", "noise", "jpeg", "exposure", "low_resolution", "cropped", "low_quality")
+
+OK = "ok"
+DEFECT = "defect"
+VERDICTS = (OK, DEFECT)
+
+
+@dataclass(frozen=True)
+class Region:
+    """One finding: a detected object (face, hand, text) or a global defect (``box is None``).
+
+    ``confidence`` is the detector's own confidence in 0..1. ``verdict`` is ``"ok"`` or
+    ``"defect"``; ``reasons`` says why in words; ``defects`` names the specific defect
+    kinds (keys of :mod:`lib_qfix.prompts.catalogue`) that drive weighted negatives.
+    ``polygon`` is an optional outline (pixel (x, y) points) used for tighter masks than the box;
+    ``landmarks`` optional named points, kept out of the JSON unless asked.
+    """
+
+    kind: str
+    box: Box | None
+    confidence: float
+    verdict: str = OK
+    reasons: tuple[str, ...] = ()
+    defects: tuple[str, ...] = ()
+    detector: str = ""
+    polygon: tuple[tuple[int, int], ...] | None = None
+    landmarks: tuple[tuple[float, float], ...] | None = None
+
+    @property
+    def is_defect(self) -> bool:
+        return self.verdict == DEFECT
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "box": list(self.box) if self.box is not None else None,
+            "confidence": round(float(self.confidence), 4),
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "defects": list(self.defects),
+            "detector": self.detector,
+        }
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """What a scorer says about one image.
+
+    ``quality`` in 0..1 (1 = best). ``signals``: named raw or normalised measurements
+    (units in each scorer's docs). ``regions``: global defects the scorer judged (``box=None``).
+    """
+
+    quality: float
+    scorer: str
+    signals: dict[str, float] = field(default_factory=dict)
+    reasons: tuple[str, ...] = ()
+    regions: tuple[Region, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageReport:
+    """Everything QFix knows about one image; the JSON shape of ``qfix diagnose``."""
+
+    path: str | None
+    width: int
+    height: int
+    quality: float | None
+    scorer: str
+    signals: dict[str, float] = field(default_factory=dict)
+    regions: tuple[Region, ...] = ()
+    negative: str = ""
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def defects(self) -> tuple[Region, ...]:
+        return tuple(r for r in self.regions if r.is_defect)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "width": self.width,
+            "height": self.height,
+            "quality": None if self.quality is None else round(float(self.quality), 4),
+            "scorer": self.scorer,
+            "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
+            "regions": [r.to_json() for r in self.regions],
+            "negative": self.negative,
+            "error": self.error,
+            "warnings": list(self.warnings),
+        }

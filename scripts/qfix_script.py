@@ -1,0 +1,4 @@
+"""A1111 finds always-on scripts here; all logic lives in lib_qfix (imported at module level,
+while the extension root is on sys.path)."""
+
+from lib_qfix.a1111.script import QFixScript as Script  # noqa: F401

@@ -1,0 +1,74 @@
+"""Shared fixtures: public-domain photos that ship inside installed packages, synthetic images.
+
+No test reaches the network: ``_no_network`` fails any socket connection to a non-local address.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("QFIX_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1")) \
+                and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise OSError(f"tests must not reach the network (tried {address!r})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def _skimage(name: str) -> np.ndarray:
+    from skimage import data
+
+    img = getattr(data, name)()
+    if img.ndim == 2:
+        img = np.stack([img] * 3, axis=-1)
+    return np.ascontiguousarray(img[..., :3].astype(np.uint8))
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """512x512 RGB photo with one face (public domain, ships with scikit-image)."""
+    return _skimage("astronaut")
+
+
+@pytest.fixture(scope="session")
+def coffee() -> np.ndarray:
+    """400x600 RGB photo without people."""
+    return _skimage("coffee")
+
+
+@pytest.fixture(scope="session")
+def grace_hopper() -> np.ndarray:
+    """Portrait photo shipped with matplotlib (a face)."""
+    import matplotlib
+    from PIL import Image
+
+    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def photos(astronaut, coffee) -> dict[str, np.ndarray]:
+    names = ("chelsea", "rocket", "camera")
+    out = {"astronaut": astronaut, "coffee": coffee}
+    out.update({n: _skimage(n) for n in names})
+    return out
