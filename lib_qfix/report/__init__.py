@@ -1,0 +1,1 @@
+"""Reports people look at: overlays, HTML pages, JSON."""
