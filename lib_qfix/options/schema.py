@@ -66,7 +66,7 @@ def from_positional(values: Sequence[Any], base: Any = None) -> Any:
     """Options from UI values in :data:`FIELDS` order (missing trailing values keep ``base``)."""
     if len(values) > len(FIELDS):
         raise OptionError("args", len(values), f"at most {len(FIELDS)} positional values")
-    return validate({f.key: v for f, v in zip(FIELDS, values)}, base)
+    return validate({f.key: v for f, v in zip(FIELDS, values, strict=False)}, base)
 
 
 def positional(options: Any) -> list[Any]:

@@ -1,0 +1,30 @@
+"""``qfix score PATH… [--json FILE]``: the quality score of every image (no detectors)."""
+
+from __future__ import annotations
+
+from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED
+from lib_qfix.cli.common import add_option_args, collect_paths, resolve_cli_options, run_reports, write_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("score", help="quality score of images (0..1, higher is better)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON ('-' for stdout)")
+    add_option_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from lib_qfix.diagnose import diagnose
+
+    # score only: every detector off, global judgements kept
+    options = resolve_cli_options(args, detect_faces=False, detect_hands=False, detect_text=False)
+    paths = collect_paths(args.paths)
+    reports, failed = run_reports(
+        paths, args, "score", lambda image, path: diagnose(image, options, prompt=args.prompt, path=str(path)))
+    if args.json:
+        write_json([r.to_json() for r in reports], args.json)
+    if args.json != "-":
+        for r in reports:
+            print(f"{r.path}: ERROR {r.error}" if r.error else f"{r.quality:.4f}  {r.path}")
+    return EXIT_SOME_FAILED if failed else EXIT_OK
