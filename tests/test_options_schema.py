@@ -128,3 +128,10 @@ def test_any_in_range_float_is_kept(x):
 def test_any_out_of_range_float_is_refused(x):
     with pytest.raises(OptionError):
         validate({"quality_threshold": x})
+
+
+def test_options_pickle_for_worker_processes():
+    import pickle
+
+    o = validate({"rounds": 4})
+    assert pickle.loads(pickle.dumps(o)) == o

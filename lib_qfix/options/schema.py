@@ -30,6 +30,7 @@ Options = dataclasses.make_dataclass(
         "replace": lambda self, **kw: validate({**dataclasses.asdict(self), **kw}),
     },
 )
+Options.__module__ = __name__  # so that Options pickle (process pools, Ray workers)
 
 DEFAULTS = Options()
 
