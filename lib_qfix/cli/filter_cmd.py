@@ -1,0 +1,198 @@
+"""``qfix filter DIR…``: rank images by quality, keep or reject them, write CSV/JSON/HTML, and
+(only when asked) move rejects or copy keeps with a manifest that ``--undo`` reverses.
+
+Exit codes: 0 all images scored, 1 some images could not be read (reported, skipped),
+2 bad usage (missing folder, no images, bad option), 130 interrupted (partial report written).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("filter", help="rank a folder of images by quality and keep/reject them",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("folders", nargs="*", metavar="DIR", help="folders of images (searched recursively)")
+    p.add_argument("--undo", metavar="MANIFEST", help="reverse the moves/copies recorded in MANIFEST")
+    p.add_argument("--out", default="qfix-filter", help="folder for decisions.csv/.json and report.html")
+    g = p.add_argument_group("decision")
+    g.add_argument("--threshold", type=float, help="keep images with quality >= this (0..1; default: "
+                   "the preset's quality_threshold)")
+    g.add_argument("--keep-top", metavar="N|P%", help="keep the best N images or the best P percent")
+    g.add_argument("--best-of-burst", action="store_true", help="keep at most the best image of each "
+                   "near-duplicate burst")
+    g.add_argument("--burst-distance", type=int, default=10, help="max differing bits of the 64-bit "
+                   "perceptual hash for two shots to be one burst (0..64, default 10)")
+    g.add_argument("--burst-seconds", type=float, help="also require shots of a burst to be at most this "
+                   "many seconds apart (file modification time)")
+    s = p.add_argument_group("scoring")
+    s.add_argument("--scorer", help="scorer name (offline, clip-iqa, clip-iqa+learned)")
+    s.add_argument("--preset", default="default", help="options preset (bundled or user)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any QFix option")
+    s.add_argument("--detect", default="", help="detectors to run, comma-separated: faces,hands,text "
+                   "(default none: the score alone)")
+    s.add_argument("--work-size", type=int, default=1024, help="long side in pixels images are scored "
+                   "at (0 = full size; default 1024)")
+    s.add_argument("--max-pixels", type=int, default=80_000_000, help="skip images with more pixels")
+    s.add_argument("--batch-size", type=int, default=16)
+    s.add_argument("--workers", type=int, default=0, help="decode threads (0 = one per CPU)")
+    e = p.add_argument_group("engine and cache")
+    e.add_argument("--engine", choices=("local", "ray"), default="local")
+    e.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
+    e.add_argument("--ray-actors", type=int, default=0, help="scorer actors (0 = one per CPU)")
+    e.add_argument("--cache", help="score cache file (default ~/.cache/qfix/filter-cache.sqlite)")
+    e.add_argument("--no-cache", action="store_true", help="score everything, read and write no cache")
+    e.add_argument("--verify-cache", action="store_true", help="re-hash every file instead of trusting "
+                   "an unchanged size/mtime/inode")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    a = p.add_argument_group("actions (files are never deleted)")
+    a.add_argument("--move-rejects-to", metavar="DIR", help="move rejected images here (relative paths kept)")
+    a.add_argument("--copy-keeps-to", metavar="DIR", help="copy kept images here (relative paths kept)")
+    a.add_argument("--manifest", help="manifest path (default OUT/manifest-<time>.jsonl)")
+    p.set_defaults(func=run)
+
+
+def _options(args) -> Any:
+    from lib_qfix.options import OptionError, validate
+
+    explicit: dict[str, Any] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--set: {item!r} is not allowed; allowed: KEY=VALUE (see `qfix schema`)")
+        explicit[key.strip()] = value.strip()
+    if args.scorer:
+        explicit["scorer"] = args.scorer
+    try:
+        try:
+            from lib_qfix.presets import PresetError, resolve_options
+        except ImportError:  # presets not available: only the built-in defaults
+            if args.preset not in ("default", ""):
+                raise UsageError(f"--preset: {args.preset!r} cannot be loaded (presets are unavailable)") from None
+            return validate(explicit, source="command line")
+        try:
+            return resolve_options(args.preset, explicit)
+        except PresetError as err:
+            raise UsageError(str(err)) from None
+    except OptionError as err:
+        raise UsageError(str(err)) from None
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="img", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+    def update(done: int, total: int, cached: int) -> None:
+        bar.total = total
+        bar.set_postfix(cached=cached, refresh=False)
+        bar.update(done - bar.n)
+
+    return update, bar
+
+
+def _undo(args) -> int:
+    from lib_qfix.filter.actions import ActionError, undo
+
+    try:
+        res = undo(args.undo)
+    except ActionError as e:
+        raise UsageError(str(e)) from None
+    for msg in res.errors:
+        print(f"qfix filter: {msg}", file=sys.stderr)
+    print(f"undone: {len(res.done)} operation(s) reversed, {len(res.errors)} left as they are")
+    return EXIT_SOME_FAILED if res.errors else EXIT_OK
+
+
+def run(args) -> int:
+    if args.undo:
+        if args.folders:
+            raise UsageError("--undo takes a manifest and no folders")
+        return _undo(args)
+    if not args.folders:
+        raise UsageError("give at least one folder of images (qfix filter DIR…)")
+    from lib_qfix.filter import actions
+    from lib_qfix.filter.cache import default_cache_path
+    from lib_qfix.filter.decide import DecideError, check_threshold, parse_keep_top
+    from lib_qfix.filter.job import RunConfig, check_detect
+    from lib_qfix.filter.pipeline import make_decisions, score_folders, write_outputs
+    from lib_qfix.filter.scan import ScanError
+
+    options = _options(args)
+    try:
+        threshold = check_threshold(args.threshold if args.threshold is not None else options.quality_threshold)
+        parse_keep_top(args.keep_top)
+        detect = check_detect(args.detect.split(","))
+    except (DecideError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    if args.keep_top and args.threshold is not None:
+        raise UsageError("--threshold and --keep-top are exclusive; choose one")
+    for name, v, lo in (("--work-size", args.work_size, 0), ("--batch-size", args.batch_size, 1),
+                        ("--workers", args.workers, 0), ("--max-pixels", args.max_pixels, 1)):
+        if v < lo:
+            raise UsageError(f"{name}: {v} is not allowed; allowed: an integer >= {lo}")
+    cfg = RunConfig(work_side=args.work_size, max_pixels=args.max_pixels, batch_size=args.batch_size,
+                    workers=args.workers, verify=args.verify_cache, detect=detect)
+    cache_path = None if args.no_cache else (args.cache or default_cache_path())
+    exclude = [x for x in (args.move_rejects_to, args.copy_keeps_to, args.out) if x]
+    update, bar = _progress(not args.no_progress)
+    ray_kwargs = {"address": args.ray_address, "actors": args.ray_actors} if args.engine == "ray" else None
+    t0 = time.perf_counter()
+    try:
+        found, result = score_folders(args.folders, options, cfg, cache_path=cache_path, engine=args.engine,
+                                      exclude=exclude, progress=update, ray_kwargs=ray_kwargs)
+    except ScanError as e:
+        raise UsageError(str(e)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    elapsed = time.perf_counter() - t0
+    decisions = make_decisions(result, threshold, args.keep_top, args.best_of_burst, args.burst_distance,
+                               args.burst_seconds)
+    meta = {"scorer": options.scorer, "threshold": None if args.keep_top else threshold,
+            "keep_top": args.keep_top, "engine": args.engine, "seconds": round(elapsed, 2),
+            "scored": result.scored, "cached": result.cached, "interrupted": result.interrupted,
+            "not_processed": len(found.items) - len(result.records)}
+    paths = write_outputs(decisions, args.out, None if args.keep_top else threshold, **meta)
+    for path, why in found.skipped:
+        print(f"qfix filter: skipped {path}: {why}", file=sys.stderr)
+    for w in result.warnings:
+        print(f"qfix filter: warning: {w}", file=sys.stderr)
+    for d in decisions:
+        if d.status == "error":
+            print(f"qfix filter: {d.reasons[0]}", file=sys.stderr)
+    keep = sum(d.status == "keep" for d in decisions)
+    rej = sum(d.status == "reject" for d in decisions)
+    err = sum(d.status == "error" for d in decisions)
+    rate = len(result.records) / elapsed if elapsed > 0 else 0.0
+    print(f"{len(decisions)} images: {keep} keep, {rej} reject, {err} unreadable "
+          f"({result.cached} from cache, {rate:.0f} img/s)")
+    print(f"report: {paths['html']}\ncsv: {paths['csv']}\njson: {paths['json']}")
+    if result.interrupted:
+        print(f"qfix filter: interrupted after {len(result.records)} of {len(found.items)} images; "
+              "the report is partial and no files were moved", file=sys.stderr)
+        return 130
+    if args.move_rejects_to or args.copy_keeps_to:
+        manifest = Path(args.manifest) if args.manifest else Path(args.out) / \
+            f"manifest-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        try:
+            res = actions.apply(decisions, manifest, move_rejects_to=args.move_rejects_to,
+                                copy_keeps_to=args.copy_keeps_to)
+        except actions.ActionError as e:
+            raise UsageError(str(e)) from None
+        for msg in res.errors:
+            print(f"qfix filter: {msg}", file=sys.stderr)
+        moved = sum(e["op"] == "move" for e in res.done)
+        copied = sum(e["op"] == "copy" for e in res.done)
+        print(f"moved {moved}, copied {copied}; undo with: qfix filter --undo {res.manifest}")
+        if res.errors:
+            return EXIT_SOME_FAILED
+    return EXIT_SOME_FAILED if err else EXIT_OK

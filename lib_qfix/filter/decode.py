@@ -1,0 +1,101 @@
+"""Read, hash and decode one image file for filtering (runs in worker threads: PIL releases the GIL).
+
+The image is decoded at a fixed *working size* (long side at most ``work_side`` pixels, default
+1024; 0 = full size): JPEGs use PIL's draft mode (DCT scaling, much faster) and every format is then
+resized with the same filter, so the local and the Ray engine see identical pixels and make identical
+decisions. ``width``/``height`` are always the original size (after EXIF orientation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from lib_qfix.imageio import MAX_PIXELS, ImageLoadError, to_rgb_array
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+THUMB_SIDE = 160
+WORK_SIDE = 1024
+# EXIF orientation -> PIL transpose (as in PIL.ImageOps.exif_transpose)
+_ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+           6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """``image``: (h, w, 3) uint8 RGB at working size; ``width``/``height``: original pixels;
+    ``scale``: working/original (<= 1); ``dhash``: 64-bit difference hash; ``thumb``: JPEG bytes."""
+
+    image: np.ndarray
+    width: int
+    height: int
+    scale: float
+    dhash: int
+    thumb: bytes
+
+
+def content_hash(data: bytes) -> str:
+    """blake2b-128 of the file bytes, hex (the cache key for a file's content)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def read_file(path: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as e:
+        raise ImageLoadError(f"{path}: cannot read file ({e.strerror or e})") from None
+    if len(data) > max_bytes:
+        raise ImageLoadError(f"{path}: file is larger than {max_bytes // 2**20} MiB")
+    return data
+
+
+def dhash(gray9x8: np.ndarray) -> int:
+    """64-bit difference hash from a (8, 9) grayscale array: bit = left pixel brighter than right."""
+    bits = (gray9x8[:, 1:] > gray9x8[:, :-1]).flatten()
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def decode_bytes(data: bytes, path: str, *, work_side: int = WORK_SIDE, max_pixels: int = MAX_PIXELS,
+                 thumb_side: int = THUMB_SIDE) -> Decoded:
+    """Decode ``data`` (the bytes of ``path``); raises :class:`ImageLoadError` for corrupt,
+    non-image or oversized files."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+            if w * h > max_pixels:
+                raise ImageLoadError(f"{path}: {w}x{h} is too large (limit {max_pixels} pixels)")
+            orient = img.getexif().get(0x0112, 1) if hasattr(img, "getexif") else 1
+            scale = 1.0
+            if work_side and max(w, h) > work_side:
+                scale = work_side / max(w, h)
+                tw, th = max(1, round(w * scale)), max(1, round(h * scale))
+                if img.format == "JPEG":
+                    img.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
+                img = img.resize((tw, th), Image.Resampling.BILINEAR, reducing_gap=None)
+            else:
+                img.load()
+            if orient in _ORIENT:
+                img = img.transpose(_ORIENT[orient])
+                if orient in (5, 6, 7, 8):
+                    w, h = h, w
+            arr = to_rgb_array(img)
+    except ImageLoadError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{path}: not an image file") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise ImageLoadError(f"{path}: cannot read image ({e})") from None
+    pil = Image.fromarray(arr)
+    gray = np.asarray(pil.convert("L").resize((9, 8), Image.Resampling.BILINEAR), dtype=np.int16)
+    t = pil.copy()
+    t.thumbnail((thumb_side, thumb_side), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    t.save(buf, "JPEG", quality=75)
+    return Decoded(arr, w, h, arr.shape[1] / w, dhash(gray), buf.getvalue())
