@@ -1,0 +1,106 @@
+"""Face verdicts: blurry face, asymmetric eyes, small face. Pure numpy/OpenCV on pixels and mesh points.
+
+Mesh indices are MediaPipe's canonical face mesh (468 points, 478 with iris refinement); "right"
+is the subject's right eye (on the image's left in a frontal photo).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: (outer corner, inner corner, upper lid, lower lid) per eye
+RIGHT_EYE = (33, 133, 159, 145)
+LEFT_EYE = (263, 362, 386, 374)
+#: eye outline rings (for eyes-only masks)
+RIGHT_EYE_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+LEFT_EYE_RING = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+
+#: a face whose box is narrower than this (pixels) has too few pixels for eyes, teeth, skin detail
+SMALL_FACE_PX = 96
+#: face sharpness below this fraction of the image's sharpness reads as a blurry face
+BLUR_RATIO = 0.4
+#: ...or below this absolute value (90th percentile |Laplacian| of 8-bit grey levels)
+BLUR_ABSOLUTE = 10.0
+#: eye width (3-D, so head turn cancels) ratio above which the eyes differ in size. The mesh is a
+#: shape prior and understates differences: an eye enlarged 1.7x reads as ~1.25 (a normal face ~1.05)
+EYE_WIDTH_RATIO = 1.2
+#: iris radius ratio (refined mesh, longest radius so foreshortening cancels); normal ~1.02
+IRIS_RATIO = 1.2
+#: eye opening (lid gap / width) ratio above which one eye is much more open than the other
+EYE_OPEN_RATIO = 2.2
+#: angle (degrees) between the eye line and the mouth-corner line
+EYE_TILT_DEG = 12.0
+
+
+def sharpness(gray: np.ndarray) -> float:
+    """90th percentile of |Laplacian| (3x3) of an 8-bit grey image: ~100+ for a sharp photo,
+    ~10 for a Gaussian blur of sigma 3."""
+    if gray.size == 0:
+        return 0.0
+    lap = cv2.Laplacian(gray.astype(np.float32), cv2.CV_32F, ksize=3)
+    return float(np.percentile(np.abs(lap), 90))
+
+
+def blur_verdict(gray_image: np.ndarray, box: tuple[int, int, int, int],
+                 image_sharpness: float) -> tuple[str | None, dict[str, float]]:
+    """A reason when the face inside ``box`` is blurry compared with the whole image, else None."""
+    x0, y0, x1, y1 = box
+    face = sharpness(gray_image[y0:y1, x0:x1])
+    ratio = face / max(image_sharpness, 1e-6)
+    signals = {"face_sharpness": face, "image_sharpness": image_sharpness, "sharpness_ratio": ratio}
+    if ratio < BLUR_RATIO:
+        return f"blurry face: sharpness {face:.0f} is {ratio:.2f} of the image's {image_sharpness:.0f} " \
+               f"(< {BLUR_RATIO})", signals
+    if face < BLUR_ABSOLUTE:
+        return f"blurry face: sharpness {face:.0f} < {BLUR_ABSOLUTE:.0f}", signals
+    return None, signals
+
+
+def small_verdict(box: tuple[int, int, int, int]) -> str | None:
+    side = min(box[2] - box[0], box[3] - box[1])
+    if side < SMALL_FACE_PX:
+        return (f"small face: {side} px across (< {SMALL_FACE_PX}); too few pixels for detail at this "
+                "resolution, an inpaint at higher resolution helps")
+    return None
+
+
+def _eye(mesh: np.ndarray, idx: tuple[int, int, int, int]) -> tuple[float, float]:
+    outer, inner, upper, lower = (mesh[i] for i in idx)
+    width = float(np.linalg.norm(outer - inner))
+    gap = float(np.linalg.norm(upper - lower))
+    return width, gap / max(width, 1e-6)
+
+
+def eye_verdicts(mesh: np.ndarray) -> list[str]:
+    """Reasons for asymmetric eyes from mesh points ((N, 3) pixels, z scaled like x); [] if symmetric."""
+    if len(mesh) < 468:
+        return []
+    (wr, open_r), (wl, open_l) = _eye(mesh, RIGHT_EYE), _eye(mesh, LEFT_EYE)
+    reasons = []
+    width_ratio = max(wr, wl) / max(min(wr, wl), 1e-6)
+    if width_ratio > EYE_WIDTH_RATIO:
+        reasons.append(f"asymmetric eyes: one eye is {width_ratio:.2f}x as wide as the other (> {EYE_WIDTH_RATIO})")
+    if len(mesh) >= 478:
+        ir = [max(float(np.linalg.norm(mesh[c, :2] - mesh[i, :2])) for i in range(c + 1, c + 5)) for c in (468, 473)]
+        iris_ratio = max(ir) / max(min(ir), 1e-6)
+        if iris_ratio > IRIS_RATIO:
+            reasons.append(f"asymmetric eyes: one iris is {iris_ratio:.2f}x the size of the other (> {IRIS_RATIO})")
+    # both near-closed eyes (blink) carry no shape information
+    if max(open_r, open_l) > 0.12:
+        open_ratio = max(open_r, open_l) / max(min(open_r, open_l), 1e-3)
+        if open_ratio > EYE_OPEN_RATIO:
+            reasons.append(f"asymmetric eyes: one eye is {open_ratio:.1f}x as open as the other (> {EYE_OPEN_RATIO})")
+    eye_vec = (mesh[LEFT_EYE[0]] + mesh[LEFT_EYE[1]] - mesh[RIGHT_EYE[0]] - mesh[RIGHT_EYE[1]])[:2]
+    mouth_vec = (mesh[291] - mesh[61])[:2]  # mouth corners, subject's left minus right
+    tilt = abs(np.degrees(np.arctan2(eye_vec[1], eye_vec[0]) - np.arctan2(mouth_vec[1], mouth_vec[0])))
+    tilt = min(tilt, 360 - tilt)
+    if tilt > EYE_TILT_DEG:
+        reasons.append(f"asymmetric eyes: eye line is tilted {tilt:.0f} deg against the mouth (> {EYE_TILT_DEG:.0f})")
+    return reasons
+
+
+def hull(points: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """Convex hull of (N, 2+) pixel points as integer (x, y) tuples."""
+    pts = np.round(points[:, :2]).astype(np.int32)
+    return tuple((int(x), int(y)) for x, y in cv2.convexHull(pts).reshape(-1, 2))

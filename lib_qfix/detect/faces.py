@@ -1,0 +1,113 @@
+"""Face detector: MediaPipe face detection + face mesh on crops, with verdicts and mask outlines.
+
+Pipeline per image: full-range detection (short-range when it finds nothing), filter by
+``face_confidence`` and ``face_min_area``/``face_max_area`` (fractions of the image area), then for
+each face (largest first, at most :data:`MAX_MESH_FACES`) a face mesh with iris refinement on a square
+crop 1.6x the box (the mesh's own detector is short-range, so it needs a face-filling crop).
+
+Verdicts (each adds a reason and a defect name): ``blurry_face`` (sharpness inside the face vs the
+whole image), ``asymmetric_eyes`` (mesh eye widths, iris sizes, eye line vs mouth line),
+``small_face`` (box short side < 96 px), ``cropped_face`` (cut by the frame; only with
+``detect_cropping``). ``polygon`` follows ``face_mask``: "hull" the mesh hull, "eyes" the hull of both
+eye outlines, "box" none (use the box); without a mesh the box is used and a reason says so.
+``landmarks`` holds the mesh points (x, y) in pixels when there is a mesh.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from lib_qfix.detect import face_checks as fc
+from lib_qfix.detect.cropping import cropped_reason
+from lib_qfix.detect.face_boxes import RawFace, detect_face_boxes
+from lib_qfix.detect.mediapipe_runtime import check_image, solution
+from lib_qfix.detect.nms import area, scale_box, to_int_box
+from lib_qfix.types import DEFECT, OK, Region
+
+MAX_MESH_FACES = 8
+MIN_MESH_PX = 20
+MESH_CROP = 1.6
+MESH_MAX_SIDE = 384
+
+
+class FaceDetector:
+    """Registry name "face". Safe to share between threads (MediaPipe calls are locked)."""
+
+    name = "face"
+
+    def __init__(self) -> None:
+        self.last_signals: dict[str, float] = {}
+
+    def detect(self, image: np.ndarray, options: Any, prompt: str = "") -> list[Region]:
+        """Faces in an (H, W, 3) uint8 RGB image as ``Region(kind="face")``, largest first."""
+        image = check_image(image)
+        h, w = image.shape[:2]
+        faces = [f for f in detect_face_boxes(image, options.face_confidence)
+                 if options.face_min_area <= area(to_int_box(f.box, w, h)) / (w * h) <= options.face_max_area]
+        faces.sort(key=lambda f: -area(f.box))
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        image_sharpness = fc.sharpness(gray)
+        return [self._judge(image, gray, image_sharpness, f, i < MAX_MESH_FACES, options)
+                for i, f in enumerate(faces)]
+
+    def _judge(self, image: np.ndarray, gray: np.ndarray, image_sharpness: float, face: RawFace,
+               use_mesh: bool, options: Any) -> Region:
+        h, w = image.shape[:2]
+        box = to_int_box(face.box, w, h)
+        mesh = None
+        reasons: list[str] = []
+        if use_mesh and min(box[2] - box[0], box[3] - box[1]) >= MIN_MESH_PX:
+            mesh = face_mesh(image, face.box)
+        defects: list[str] = []
+        blur, _ = fc.blur_verdict(gray, box, image_sharpness)
+        if blur:
+            reasons.append(blur)
+            defects.append("blurry_face")
+        if mesh is not None:
+            eyes = fc.eye_verdicts(mesh)
+            if eyes:
+                reasons.extend(eyes)
+                defects.append("asymmetric_eyes")
+        small = fc.small_verdict(box)
+        if small:
+            reasons.append(small)
+            defects.append("small_face")
+        if options.detect_cropping:
+            cut = cropped_reason("face", scale_box(face.box, 1.1), w, h, mesh)
+            if cut:
+                reasons.append(cut)
+                defects.append("cropped_face")
+        polygon = None
+        if mesh is None:
+            reasons.append("no face mesh on this face: box mask")
+        elif options.face_mask == "hull":
+            polygon = fc.hull(mesh)
+        elif options.face_mask == "eyes":
+            polygon = fc.hull(mesh[list(fc.RIGHT_EYE_RING + fc.LEFT_EYE_RING)])
+        landmarks = tuple((float(x), float(y)) for x, y in mesh[:, :2]) if mesh is not None else None
+        return Region("face", box, face.score, DEFECT if defects else OK, tuple(reasons), tuple(defects),
+                      self.name, polygon, landmarks)
+
+
+def face_mesh(image: np.ndarray, face_box: tuple[float, float, float, float]) -> np.ndarray | None:
+    """Refined face mesh (478, 3) in image pixels (z scaled like x) for the face in ``face_box``,
+    or None when the mesh finds no face in the crop. Points may lie outside the image (a cut face)."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = to_int_box(scale_box(face_box, MESH_CROP, square=True), w, h)
+    crop = image[y0:y1, x0:x1]
+    scale = min(1.0, MESH_MAX_SIDE / max(crop.shape[:2]))
+    if scale < 1.0:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    cw, ch = (x1 - x0), (y1 - y0)
+
+    def convert(result: Any) -> np.ndarray | None:
+        if not result.multi_face_landmarks:
+            return None
+        pts = result.multi_face_landmarks[0].landmark
+        return np.array([[p.x * cw + x0, p.y * ch + y0, p.z * cw] for p in pts], dtype=np.float64)
+
+    return solution("face_mesh", max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3).run(
+        crop, convert)
