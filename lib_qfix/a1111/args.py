@@ -1,0 +1,68 @@
+"""Script args -> options. Two shapes reach ``postprocess_image``:
+
+- API: ``alwayson_scripts: {"QFix": {"args": [{...}]}}`` puts a dict at position 0; it is a partial
+  options dict laid over its preset (``"preset"`` key, else the default preset) and the defaults.
+  ``enable`` defaults to true (sending options means "run QFix"). The UI defaults that the host
+  appends after it are ignored.
+- UI / infotext: positional values, one per field in :data:`lib_qfix.options.FIELDS` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lib_qfix.options import DEFAULTS, FIELDS, OptionError, coerce_values, from_positional
+
+
+@dataclass(frozen=True)
+class ParsedArgs:
+    """``options`` to run with; ``baseline`` the preset's options (infotext records the difference);
+    ``source`` "api" or "ui"."""
+
+    options: Any
+    baseline: Any
+    source: str
+
+
+def preset_options(name: str, user_dir: str | None = None) -> Any:
+    """The options of preset ``name`` over the defaults (raises OptionError naming ``preset``)."""
+    from lib_qfix.presets import PresetError, resolve_options
+
+    try:
+        return resolve_options(name, {}, user_dir=user_dir)
+    except PresetError as e:
+        raise OptionError("preset", name, str(e)) from None
+
+
+def parse_args(args: Sequence[Any], default_preset: str = "default", user_dir: str | None = None) -> ParsedArgs:
+    """Options from the script's args; raises :class:`OptionError` naming the bad field."""
+    if not args:
+        return ParsedArgs(DEFAULTS, DEFAULTS, "ui")
+    first = args[0]
+    if isinstance(first, dict):
+        return _from_dict(first, default_preset, user_dir)
+    if len(args) < len(FIELDS):
+        raise OptionError("args", len(args), f"a dict at position 0, or {len(FIELDS)} positional values")
+    options = from_positional(list(args[: len(FIELDS)]))
+    try:
+        baseline = preset_options(options.preset, user_dir)
+    except OptionError:
+        baseline = DEFAULTS  # UI values are complete; a missing preset only changes the infotext baseline
+    return ParsedArgs(options, baseline, "ui")
+
+
+def _from_dict(data: dict[str, Any], default_preset: str, user_dir: str | None) -> ParsedArgs:
+    from lib_qfix.presets import PresetError, resolve_options
+
+    explicit = coerce_values({str(k): v for k, v in data.items()}, source="API")  # field errors first
+    explicit.setdefault("enable", True)
+    preset = explicit.get("preset") or default_preset
+    explicit["preset"] = preset
+    baseline = preset_options(preset, user_dir)
+    try:
+        options = resolve_options(preset, explicit, user_dir=user_dir)
+    except PresetError as e:
+        raise OptionError("preset", preset, str(e)) from None
+    return ParsedArgs(options, baseline, "api")

@@ -1,0 +1,144 @@
+"""The QFix panel, generated from :data:`lib_qfix.options.FIELDS`.
+
+One component per field, in FIELDS order (so the script args are positional values in that
+order); sections by ``Field.group``. Element ids are ``qfix-<tab>-<key>`` (txt2img and img2img
+both show the panel and ids must be unique on the page); every component also has the class
+``qfix-<key>``. Only APIs present in both gradio 3.41 and 4.x are used (no ``gr.Box``,
+no ``.style()``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from lib_qfix.options import DEFAULTS, FIELDS, Field, positional
+
+GENERAL = "General"
+
+
+def _host_choices(key: str) -> list[str]:
+    """Sampler / scheduler names the host knows (empty list outside A1111)."""
+    try:
+        if key == "sampler":
+            from modules import sd_samplers
+
+            return [s.name for s in sd_samplers.visible_samplers()]
+        if key == "scheduler":
+            from modules import sd_schedulers
+
+            return [s.label for s in sd_schedulers.schedulers]
+    except Exception:  # older host or outside A1111: free text still works
+        pass
+    return []
+
+
+def _preset_names() -> list[str]:
+    from lib_qfix.a1111 import settings
+    from lib_qfix.presets import list_presets
+
+    try:
+        return list(list_presets(settings.user_preset_dir()))
+    except Exception:
+        return ["default"]
+
+
+def component(f: Field, value: Any, tab: str) -> Any:
+    """The gradio component for one field."""
+    kw = dict(label=f.label, value=value, elem_id=f"qfix-{tab}-{f.key}", elem_classes=[f"qfix-{f.key}"])
+    if f.kind == "bool":
+        return gr.Checkbox(info=None, **kw)
+    if f.kind in ("int", "float"):
+        return gr.Slider(minimum=f.minimum, maximum=f.maximum, step=f.step or (1 if f.kind == "int" else 0.01),
+                         **kw)
+    if f.key == "preset":
+        names = _preset_names()
+        if value not in names:
+            names.append(value)
+        return gr.Dropdown(choices=names, allow_custom_value=True, scale=3, **kw)
+    if f.kind == "choice":
+        choices = list(f.choice_list())
+        if f.free_choice:
+            choices += [c for c in _host_choices(f.key) if c not in choices]
+        return gr.Dropdown(choices=choices, allow_custom_value=f.free_choice, **kw)
+    return gr.Textbox(lines=2 if f.multiline else 1, placeholder=f.help, **kw)
+
+
+def build_panel(is_img2img: bool) -> tuple[list[Any], list[tuple[Any, str]]]:
+    """Build the accordion inside the caller's Blocks; returns (components in FIELDS order,
+    infotext_fields). No side effects beyond creating components (``ui()`` runs several times)."""
+    from lib_qfix.a1111 import settings
+
+    tab = "img2img" if is_img2img else "txt2img"
+    try:
+        start = _load(settings.default_preset())
+    except Exception:
+        start = DEFAULTS
+    start = start.replace(enable=False)
+    comps: dict[str, Any] = {}
+    with gr.Accordion("QFix", open=False, elem_id=f"qfix-{tab}-panel", elem_classes=["qfix-panel"]):
+        with gr.Row(elem_classes=["qfix-row"]):
+            comps["enable"] = component(FIELDS[0], start.enable, tab)
+            comps["preset"] = component(FIELDS[1], start.preset, tab)
+            refresh = gr.Button("Refresh", elem_id=f"qfix-{tab}-refresh", elem_classes=["qfix-button"], scale=1)
+        with gr.Row(elem_classes=["qfix-row"]):
+            save_name = gr.Textbox(label="Save current settings as preset", placeholder="my-preset",
+                                   elem_id=f"qfix-{tab}-save-name", scale=3)
+            save = gr.Button("Save preset", elem_id=f"qfix-{tab}-save", elem_classes=["qfix-button"], scale=1)
+        status = gr.HTML("", elem_id=f"qfix-{tab}-status", elem_classes=["qfix-status"])
+        groups: dict[str, list[Field]] = {}
+        for f in FIELDS[2:]:
+            groups.setdefault(f.group, []).append(f)
+        for group, fields in groups.items():
+            with gr.Accordion(group, open=group == GENERAL, elem_id=f"qfix-{tab}-group-{group.lower()}"):
+                for f in fields:
+                    comps[f.key] = component(f, getattr(start, f.key), tab)
+    ordered = [comps[f.key] for f in FIELDS]
+    _wire(ordered, comps["preset"], refresh, save, save_name, status)
+    return ordered, [(comps[f.key], f.infotext_key) for f in FIELDS]
+
+
+def _load(name: str) -> Any:
+    from lib_qfix.a1111.args import preset_options
+    from lib_qfix.a1111.settings import user_preset_dir
+
+    return preset_options(name, user_preset_dir())
+
+
+def _msg(text: str, ok: bool = True) -> str:
+    import html
+
+    cls = "qfix-ok" if ok else "qfix-error"
+    return f'<span class="{cls}">{html.escape(text)}</span>'
+
+
+def on_preset(name: str, *current: Any) -> list[Any]:
+    """Preset chosen: every field except enable/preset takes the preset's value."""
+    try:
+        opts = _load(name)
+    except Exception as e:
+        return [gr.update() for _ in FIELDS[2:]] + [_msg(str(e), ok=False)]
+    values = positional(opts)[2:]
+    return [gr.update(value=v) for v in values] + [_msg(f"Loaded preset {name!r}.")]
+
+
+def on_save(name: str, *values: Any) -> list[Any]:
+    """Save the panel's values as a user preset; returns (dropdown update, status)."""
+    from lib_qfix.a1111.settings import user_preset_dir
+    from lib_qfix.options import from_positional
+    from lib_qfix.presets import save_preset
+
+    try:
+        opts = from_positional(list(values)).replace(preset=name.strip())
+        save_preset(name.strip(), opts, user_preset_dir())
+    except Exception as e:
+        return [gr.update(), _msg(f"Not saved: {e}", ok=False)]
+    return [gr.update(choices=_preset_names(), value=name.strip()), _msg(f"Saved preset {name.strip()!r}.")]
+
+
+def _wire(ordered: list[Any], preset: Any, refresh: Any, save: Any, save_name: Any, status: Any) -> None:
+    # select, not change: a paste (infotext) also sets the preset and must not reset the pasted values
+    preset.select(on_preset, inputs=[preset], outputs=ordered[2:] + [status], show_progress=False)
+    refresh.click(lambda: gr.update(choices=_preset_names()), inputs=[], outputs=[preset], show_progress=False)
+    save.click(on_save, inputs=[save_name] + ordered, outputs=[preset, status], show_progress=False)

@@ -1,0 +1,70 @@
+"""Infotext pairs for an image QFix touched, and reading them back.
+
+Keys: option keys from :func:`lib_qfix.options.to_infotext` (only what differs from the preset,
+plus enable and preset), and the result keys below. Values are plain str/int/float/bool; the host
+quotes values containing ``,`` ``:`` or newlines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lib_qfix import __version__
+from lib_qfix.fix.outcome import FixOutcome
+from lib_qfix.options import OptionError, from_infotext, to_infotext
+
+SCORE_BEFORE = "QFix score before"
+SCORE_AFTER = "QFix score after"
+FIXED = "QFix fixed"
+ROUNDS = "QFix rounds"
+NEGATIVE = "QFix suggested negative"
+ERROR = "QFix error"
+WARNINGS = "QFix warnings"
+VERSION = "QFix version"
+RESULT_KEYS = (SCORE_BEFORE, SCORE_AFTER, FIXED, ROUNDS, NEGATIVE, ERROR, WARNINGS, VERSION)
+
+
+def error_text(e: BaseException) -> str:
+    """``"<field>: <why>"`` for option errors, ``"<Type>: <message>"`` otherwise."""
+    if isinstance(e, OptionError):
+        return f"{e.field}: {e.value!r} is not allowed; {e.allowed}"
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+
+
+def _q(x: float | None) -> str | None:
+    return None if x is None else f"{float(x):.3f}"
+
+
+def outcome_infotext(outcome: FixOutcome, options: Any, preset_options: Any = None) -> dict[str, Any]:
+    """Infotext pairs for one processed image (None values are left out by the host)."""
+    out: dict[str, Any] = dict(to_infotext(options, preset_options))
+    out[SCORE_BEFORE] = _q(outcome.quality_before)
+    if outcome.changed:
+        out[SCORE_AFTER] = _q(outcome.quality_after)
+        out[FIXED] = outcome.fixed_summary() or None
+    if outcome.rounds:
+        out[ROUNDS] = outcome.rounds_used
+    neg = outcome.report_before.negative
+    out[NEGATIVE] = neg or None
+    errors = [e for e in (outcome.error, *_failures(outcome)) if e]
+    out[ERROR] = "; ".join(errors) or None
+    out[VERSION] = __version__
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _failures(outcome: FixOutcome) -> list[str]:
+    return [f"{a.kind}: {a.reason}" for r in outcome.rounds for a in r.actions if a.status == "failed"]
+
+
+def error_infotext(e: BaseException | str, options: Any = None, preset_options: Any = None) -> dict[str, Any]:
+    """Infotext for an image QFix could not process (left untouched)."""
+    out: dict[str, Any] = dict(to_infotext(options, preset_options)) if options is not None else {}
+    out[ERROR] = e if isinstance(e, str) else error_text(e)
+    out[VERSION] = __version__
+    return out
+
+
+def options_from_infotext(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The QFix options present in parsed infotext (other keys ignored); raises OptionError."""
+    return from_infotext(params)

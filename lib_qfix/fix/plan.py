@@ -1,0 +1,115 @@
+"""Which regions to fix in one round, grouped into inpaint passes with their prompts and negatives.
+
+Modes (``options.mode``): ``fix`` repairs local regions judged defective; ``fix_all`` repairs every
+detected face and hand (and defective text/watermarks); ``score_only`` plans nothing.
+Global defects (``box is None``) cannot be inpainted; they only feed the regenerate option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lib_qfix.types import LOCAL_KINDS, ImageReport, Region
+
+#: the options field holding the prompt / extra negative template for each kind
+PROMPT_FIELD = {"face": "face_prompt", "hand": "hand_prompt", "watermark": "text_prompt", "text": "text_prompt"}
+NEGATIVE_FIELD = {"face": "face_negative", "hand": "hand_negative", "watermark": "text_negative",
+                  "text": "text_negative"}
+#: kinds that "fix_all" repaints even when judged ok
+FIX_ALL_KINDS = ("face", "hand")
+
+
+@dataclass(frozen=True, eq=False)
+class FixGroup:
+    """One inpaint pass: regions of one kind, their merged (H, W) uint8 mask, prompt and negative."""
+
+    kind: str
+    regions: tuple[Region, ...]
+    mask: np.ndarray
+    prompt: str
+    negative: str
+
+
+def select_regions(report: ImageReport, options: Any) -> list[Region]:
+    """Local regions to repaint under ``options.mode`` (boxed regions only)."""
+    if options.mode == "score_only":
+        return []
+    out = []
+    for r in report.regions:
+        if r.box is None or r.kind not in LOCAL_KINDS:
+            continue
+        if r.is_defect or (options.mode == "fix_all" and r.kind in FIX_ALL_KINDS):
+            out.append(r)
+    return out
+
+
+def global_defects(report: ImageReport) -> list[Region]:
+    """Defective whole-image regions (blur, noise, low quality, ...)."""
+    return [r for r in report.regions if r.box is None and r.is_defect]
+
+
+def _area(r: Region) -> int:
+    x0, y0, x1, y1 = r.box  # type: ignore[misc]
+    return max(0, x1 - x0) * max(0, y1 - y0)
+
+
+def top_k(regions: list[Region], k: int) -> list[Region]:
+    """At most ``k`` regions per kind, largest first (``k == 0``: all)."""
+    if k <= 0:
+        return list(regions)
+    from lib_qfix.masks import keep_largest
+
+    out: list[Region] = []
+    for kind in dict.fromkeys(r.kind for r in regions):
+        out.extend(keep_largest([r for r in regions if r.kind == kind], k))
+    return out
+
+
+def kind_prompt(kind: str, options: Any, image_prompt: str) -> str:
+    """The inpaint prompt for ``kind``: its template with ``[PROMPT]`` replaced by the image's prompt
+    (an empty template means the image's own prompt)."""
+    from lib_qfix.prompts.negatives import expand_prompt
+
+    template = getattr(options, PROMPT_FIELD.get(kind, "text_prompt"), "") or "[PROMPT]"
+    return expand_prompt(template, image_prompt)
+
+
+def kind_negative(kind: str, regions: list[Region], options: Any, image_negative: str) -> str:
+    """The image's negative + the kind's and the extra negative from options, merged with the
+    catalogue's weighted negatives for the defects found in ``regions``."""
+    from lib_qfix.prompts.negatives import additions_for_regions, merge_negative
+
+    parts = [image_negative, getattr(options, NEGATIVE_FIELD.get(kind, ""), "") or "", options.extra_negative]
+    base = ", ".join(p.strip().strip(",") for p in parts if p and p.strip())
+    return merge_negative(base, additions_for_regions(regions, options))
+
+
+def plan_round(report: ImageReport, options: Any, image_prompt: str = "", image_negative: str = "") -> list[FixGroup]:
+    """The inpaint passes for one round, in a stable order (faces, hands, watermarks, text).
+
+    ``mask_merge == "merge"`` puts all regions of a kind into one pass; ``"none"`` gives one pass
+    per region. Masks come from :func:`lib_qfix.masks.region_mask` (shape, dilation, feather).
+    """
+    from lib_qfix.masks import merge, region_mask
+
+    regions = top_k(select_regions(report, options), options.mask_top_k)
+    if not regions:
+        return []
+    shape = (report.height, report.width)
+    groups: list[FixGroup] = []
+    for kind in LOCAL_KINDS:
+        of_kind = [r for r in regions if r.kind == kind]
+        if not of_kind:
+            continue
+        batches = [of_kind] if options.mask_merge == "merge" else [[r] for r in of_kind]
+        prompt = kind_prompt(kind, options, image_prompt)
+        for batch in batches:
+            mask = merge([region_mask(r, shape, options) for r in batch])
+            if not np.any(mask):
+                continue  # a region that vanished under erosion has nothing to repaint
+            groups.append(FixGroup(kind, tuple(batch), mask, prompt,
+                                   kind_negative(kind, batch, options, image_negative)))
+    return groups
