@@ -13,7 +13,7 @@ setup() {
   .venv/bin/python -m pip install -q -r requirements/dev.txt 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -m pip install -q --no-deps -r requirements/ocr-nodeps.txt 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -c "import lib_qfix, torch, cv2, mediapipe, open_clip" \
+  .venv/bin/python -c "from lib_qfix.compat.torchvision_ops import ensure_torchvision as e; e(); import torch, cv2, mediapipe, open_clip, rapidocr" \
     || { echo "dev.sh: setup failed (see pip output above)" >&2; exit 1; }
 }
 
