@@ -141,7 +141,8 @@ class A1111Inpainter:
             sampler_name=options.sampler or p.sampler_name, steps=options.steps or p.steps,
             cfg_scale=options.cfg_scale or p.cfg_scale, width=width, height=height,
             init_images=[Image.fromarray(image)], mask=Image.fromarray(mask, mode="L"),
-            mask_blur=options.mask_feather, inpainting_fill=1, inpaint_full_res=True,
+            # the mask is already feathered by masks.region_mask; a second blur would widen the seam
+            mask_blur=0, inpainting_fill=1, inpaint_full_res=True,
             inpaint_full_res_padding=options.inpaint_padding, inpainting_mask_invert=0,
             denoising_strength=options.denoise,
         )

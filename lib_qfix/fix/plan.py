@@ -78,11 +78,14 @@ def kind_prompt(kind: str, options: Any, image_prompt: str) -> str:
 
 
 def kind_negative(kind: str, regions: list[Region], options: Any, image_negative: str) -> str:
-    """The image's negative + the kind's and the extra negative from options, merged with the
-    catalogue's weighted negatives for the defects found in ``regions``."""
+    """The image's negative merged with the catalogue's weighted negatives for the defects in
+    ``regions`` plus the kind's and the extra negative from options (for regions judged ok, as in
+    "fix_all", only the kind's and the extra negative are added)."""
     from lib_qfix.prompts.negatives import additions_for_regions, merge_negative
 
-    parts = [image_negative, getattr(options, NEGATIVE_FIELD.get(kind, ""), "") or "", options.extra_negative]
+    parts = [image_negative]
+    if not any(r.is_defect for r in regions):  # additions_for_regions adds these for defects only
+        parts += [getattr(options, NEGATIVE_FIELD.get(kind, ""), "") or "", options.extra_negative]
     base = ", ".join(p.strip().strip(",") for p in parts if p and p.strip())
     return merge_negative(base, additions_for_regions(regions, options))
 
