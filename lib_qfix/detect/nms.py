@@ -78,3 +78,23 @@ def points_box(points: np.ndarray) -> FloatBox:
     """Bounding box of an (N, 2+) array of (x, y, ...) points."""
     return (float(points[:, 0].min()), float(points[:, 1].min()),
             float(points[:, 0].max()), float(points[:, 1].max()))
+
+
+def merge_boxes(boxes: Sequence[Sequence[float]], iou_threshold: float) -> list[tuple[int, int, int, int]]:
+    """Repeatedly replace two boxes overlapping with IoU > ``iou_threshold`` (or one inside the other)
+    by their union; order of first appearance is kept."""
+    out = [tuple(int(v) for v in b) for b in boxes]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if iou(a, b) > iou_threshold or inside_fraction(a, b) > 0.9 or inside_fraction(b, a) > 0.9:
+                    out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return out

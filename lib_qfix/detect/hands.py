@@ -1,0 +1,139 @@
+"""Hand detector: MediaPipe hands on the full frame **and** on crops around each person, merged by NMS.
+
+Full-frame MediaPipe resizes the image to the palm detector's 192 px input, so in a group photo
+each hand is a few pixels there and most are missed. QFix also runs it on a crop around every
+person (anchored on the face detections: 3.2 face widths either side, from 1.2 face heights above
+to 4.5 below the face centre, where hands usually are), which enlarges the hands 2-4x. Crops that
+would not enlarge anything (longer than 70 % of the image side) are skipped, overlapping crops are
+merged, at most :data:`MAX_CROPS` run. The detections from all passes are merged by non-maximum
+suppression (IoU > 0.3 or 60 % containment).
+
+Each hand is judged by :mod:`lib_qfix.detect.hand_plausibility` ("malformed_hand" with reasons)
+and by the frame (``cropped_hand``, with ``detect_cropping``). ``confidence`` is MediaPipe's
+handedness score (0..1; the legacy API exposes no other per-hand score). ``polygon`` is the
+landmark hull grown by 18 % of the palm length so the mask covers the fingers' width;
+``landmarks`` the 21 points (x, y) in pixels. A "hand" lying 70 % inside a detected face is
+dropped: MediaPipe's palm detector fires on the nose of close-up faces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lib_qfix.detect.cropping import cropped_reason
+from lib_qfix.detect.face_boxes import detect_face_boxes
+from lib_qfix.detect.face_checks import hull
+from lib_qfix.detect.hand_plausibility import check_hand
+from lib_qfix.detect.mediapipe_runtime import check_image, confidence_floor, solution
+from lib_qfix.detect.nms import area, inside_fraction, merge_boxes, nms, points_box, to_int_box
+from lib_qfix.types import DEFECT, OK, Region
+
+MAX_CROPS = 4
+CROP_MAX_FRACTION = 0.7
+PERSON_FACE_CONFIDENCE = 0.5
+MASK_GROW = 0.18
+FULL_FRAME_HANDS = 6
+
+
+@dataclass(frozen=True)
+class RawHand:
+    """One MediaPipe hand: (21, 3) pixel landmarks (z scaled like x), handedness label and score."""
+
+    points: np.ndarray
+    label: str
+    score: float
+    source: str
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return points_box(self.points)
+
+
+def run_hands(image: np.ndarray, box: tuple[int, int, int, int], max_hands: int, floor: float,
+              source: str) -> list[RawHand]:
+    """MediaPipe hands on ``image[box]``; landmarks mapped back to ``image`` pixels."""
+    x0, y0, x1, y1 = box
+    crop = image[y0:y1, x0:x1]
+    cw, ch = x1 - x0, y1 - y0
+
+    def convert(result: Any) -> list[RawHand]:
+        out = []
+        for lm, hd in zip(result.multi_hand_landmarks or (), result.multi_handedness or (), strict=False):
+            pts = np.array([[p.x * cw + x0, p.y * ch + y0, p.z * cw] for p in lm.landmark], dtype=np.float64)
+            c = hd.classification[0]
+            out.append(RawHand(pts, c.label, float(c.score), source))
+        return out
+
+    return solution("hands", max_num_hands=max_hands, model_complexity=1, min_detection_confidence=floor).run(
+        crop, convert)
+
+
+def person_crops(face_boxes: list[tuple[float, float, float, float]], width: int,
+                 height: int) -> list[tuple[int, int, int, int]]:
+    """Crops around the people whose faces are given (largest faces first), see the module doc."""
+    crops = []
+    for x0, y0, x1, y1 in sorted(face_boxes, key=lambda b: -area(b)):
+        fw, fh = x1 - x0, y1 - y0
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        crop = to_int_box((cx - 3.2 * fw, cy - 1.2 * fh, cx + 3.2 * fw, cy + 4.5 * fh), width, height)
+        crops.append(crop)
+    crops = merge_boxes(crops, 0.4)
+    limit = CROP_MAX_FRACTION * max(width, height)
+    return [c for c in crops if max(c[2] - c[0], c[3] - c[1]) <= limit and min(c[2] - c[0], c[3] - c[1]) >= 32][
+        :MAX_CROPS]
+
+
+class HandDetector:
+    """Registry name "hand". Safe to share between threads (MediaPipe calls are locked)."""
+
+    name = "hand"
+
+    def raw_hands(self, image: np.ndarray, options: Any) -> list[RawHand]:
+        """Merged MediaPipe hands (full frame + person crops), before size filters and verdicts."""
+        image = check_image(image)
+        h, w = image.shape[:2]
+        floor = confidence_floor(options.hand_confidence)
+        found = run_hands(image, (0, 0, w, h), FULL_FRAME_HANDS, floor, "full")
+        faces = [f.box for f in detect_face_boxes(image, PERSON_FACE_CONFIDENCE)]
+        if options.hand_crops:
+            for crop in person_crops(faces, w, h):
+                found += run_hands(image, crop, 2, floor, "crop")
+        found = [f for f in found if f.score >= options.hand_confidence
+                 and not any(inside_fraction(f.box, fb) > 0.7 for fb in faces)]
+        keep = nms([f.box for f in found], [f.score for f in found], 0.3, 0.6)
+        return [found[i] for i in keep]
+
+    def detect(self, image: np.ndarray, options: Any, prompt: str = "") -> list[Region]:
+        """Hands in an (H, W, 3) uint8 RGB image as ``Region(kind="hand")``, best score first."""
+        image = check_image(image)
+        h, w = image.shape[:2]
+        out = []
+        for hand in self.raw_hands(image, options):
+            box = to_int_box(hand.box, w, h)
+            frac = area(box) / (w * h)
+            if not options.hand_min_area <= frac <= options.hand_max_area:
+                continue
+            out.append(self._judge(hand, box, w, h, options))
+        return out
+
+    def _judge(self, hand: RawHand, box: tuple[int, int, int, int], w: int, h: int, options: Any) -> Region:
+        verdict = check_hand(hand.points, hand.score)
+        reasons = list(verdict.reasons)
+        defects = list(verdict.defects)
+        if options.detect_cropping:
+            cut = cropped_reason("hand", hand.box, w, h, hand.points)
+            if cut:
+                reasons.append(cut)
+                defects.append("cropped_hand")
+        palm = verdict.measures.get("palm_px", 0.0)
+        ring = np.stack([np.cos(np.linspace(0, 2 * np.pi, 8, endpoint=False)),
+                         np.sin(np.linspace(0, 2 * np.pi, 8, endpoint=False))], axis=1) * MASK_GROW * palm
+        grown = (hand.points[:, None, :2] + ring[None]).reshape(-1, 2)
+        grown[:, 0] = grown[:, 0].clip(0, w - 1)
+        grown[:, 1] = grown[:, 1].clip(0, h - 1)
+        landmarks = tuple((float(x), float(y)) for x, y in hand.points[:, :2])
+        return Region("hand", box, hand.score, DEFECT if defects else OK, tuple(reasons), tuple(defects),
+                      self.name, hull(grown), landmarks)
