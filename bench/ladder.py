@@ -1,0 +1,114 @@
+"""Distortion-ladder benchmark: does the offline score get worse as each distortion gets worse?
+
+For every bundled public-domain photo (resized to 512x512) and each of the seven distortions of
+:mod:`bench.distortions` (five levels), the Spearman correlation (SRCC) between badness
+(QFix: 1 - quality; BRISQUE: its score) and the level. Reported per distortion as the mean over
+photos (and the worst photo), QFix side by side with the ``brisque`` package run in the same
+process, plus median milliseconds per 512x512 image for both. This measures monotonicity, not
+agreement with people.
+
+    .venv/bin/python -m bench.ladder            # all photos (~2 min on 2 cores)
+    .venv/bin/python -m bench.ladder --quick    # three photos
+
+Last line: ``ladder: mean_srcc=… min_distortion_srcc=… ms=… brisque_ms=…``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import cv2
+import numpy as np
+
+from bench.distortions import DISTORTIONS, LEVELS, ladder
+from lib_qfix.samples import all_photos
+from lib_qfix.scoring.offline import OfflineScorer
+
+QUICK_PHOTOS = ("astronaut", "coffee", "camera")
+MOTION_ANGLES = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 15.0, 75.0)  # one per photo, fixed
+
+
+def srcc(badness: list[float], levels=LEVELS) -> float:
+    """Spearman rank correlation (average ranks for ties); 0.0 when badness is constant."""
+    def ranks(v):
+        a = np.asarray(v, np.float64)
+        order = a.argsort(kind="stable")
+        r = np.empty(len(a))
+        r[order] = np.arange(len(a), dtype=np.float64)
+        for val in np.unique(a):  # average ranks over ties
+            idx = a == val
+            r[idx] = r[idx].mean()
+        return r
+
+    rb, rl = ranks(badness), ranks(levels)
+    if rb.std() == 0:
+        return 0.0
+    return float(np.corrcoef(rb, rl)[0, 1])
+
+
+def load_photos(quick: bool) -> dict[str, np.ndarray]:
+    photos = all_photos()
+    if quick:
+        photos = {k: v for k, v in photos.items() if k in QUICK_PHOTOS}
+    return {k: cv2.resize(v, (512, 512), interpolation=cv2.INTER_AREA) for k, v in photos.items()}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_PHOTOS)}")
+    ap.add_argument("--no-brisque", action="store_true", help="skip the BRISQUE peer (faster)")
+    args = ap.parse_args(argv)
+
+    photos = load_photos(args.quick)
+    scorer = OfflineScorer()
+    brisque = None
+    if not args.no_brisque:
+        from brisque import BRISQUE
+
+        brisque = BRISQUE(url=False)
+
+    ours: dict[str, list[float]] = {d: [] for d in DISTORTIONS}
+    peer: dict[str, list[float]] = {d: [] for d in DISTORTIONS}
+    ms, brisque_ms = [], []
+    scorer.score([next(iter(photos.values()))])  # warm-up (first-call allocations)
+    for i, (name, photo) in enumerate(photos.items()):
+        for dist in DISTORTIONS:
+            kwargs = {"angle_deg": MOTION_ANGLES[i % len(MOTION_ANGLES)]} if dist == "motion_blur" else {}
+            images = ladder(photo, dist, **kwargs)
+            bad = []
+            for im in images:
+                t = time.perf_counter()
+                q = scorer.score([im])[0].quality
+                ms.append((time.perf_counter() - t) * 1000)
+                bad.append(1.0 - q)
+            ours[dist].append(srcc(bad))
+            if brisque is not None:
+                bb = []
+                for im in images:
+                    t = time.perf_counter()
+                    bb.append(float(brisque.score(im)))
+                    brisque_ms.append((time.perf_counter() - t) * 1000)
+                peer[dist].append(srcc(bb))
+        print(f"  {name}: done", flush=True)
+
+    print(f"\n{len(photos)} photos x {len(DISTORTIONS)} distortions x {len(LEVELS)} levels, 512x512")
+    print(f"{'distortion':16s} {'QFix mean':>9s} {'QFix min':>9s} {'BRISQUE mean':>13s} {'BRISQUE min':>12s}")
+    for d in DISTORTIONS:
+        o = ours[d]
+        p = peer[d] or [float("nan")]
+        print(f"{d:16s} {np.mean(o):9.3f} {np.min(o):9.3f} {np.mean(p):13.3f} {np.min(p):12.3f}")
+    per_dist = [float(np.mean(ours[d])) for d in DISTORTIONS]
+    mean_srcc = float(np.mean(per_dist))
+    peer_mean = float(np.mean([np.mean(peer[d]) for d in DISTORTIONS])) if brisque else float("nan")
+    med = statistics.median(ms)
+    bmed = statistics.median(brisque_ms) if brisque_ms else float("nan")
+    print(f"{'all':16s} {mean_srcc:9.3f} {'':9s} {peer_mean:13.3f}")
+    print(f"median ms per image: QFix {med:.1f}, BRISQUE {bmed:.1f} (BRISQUE / QFix = {bmed / med:.1f}x)")
+    print(f"ladder: mean_srcc={mean_srcc:.3f} min_distortion_srcc={min(per_dist):.3f} "
+          f"ms={med:.1f} brisque_ms={bmed:.1f}")
+
+
+if __name__ == "__main__":
+    main()

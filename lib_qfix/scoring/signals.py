@@ -1,0 +1,196 @@
+"""Fast no-reference image measurements, one function per distortion family.
+
+Every function takes the luminance plane ``y``: (H, W) float32 in 0..255 (see :func:`luminance`),
+except :func:`exposure` which also wants the per-pixel channel maximum. Each is designed to be
+monotone in its own distortion and little moved by image content; the units and ranges are in
+each docstring. Nothing here knows thresholds or verdicts: :mod:`lib_qfix.scoring.offline` does.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Immerkaer's noise operator: the difference of two Laplacians, blind to planes and to edges'
+# linear parts. For white noise of std s, E|conv| = s * 6 * sqrt(2/pi).
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+_IMMERKAER_SCALE = float(np.sqrt(np.pi / 2.0) / 6.0)
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """(H, W) float32 luma (BT.601, the JPEG Y) in 0..255 from an (H, W, 3) uint8 RGB image."""
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _block_means(a: np.ndarray, block: int) -> np.ndarray:
+    """Means over non-overlapping ``block`` x ``block`` tiles (the ragged edge is dropped)."""
+    h, w = (a.shape[0] // block) * block, (a.shape[1] // block) * block
+    if h == 0 or w == 0:
+        return np.array([[float(a.mean())]], np.float32)
+    return cv2.resize(a[:h, :w], (w // block, h // block), interpolation=cv2.INTER_AREA)
+
+
+def noise_sigma(y: np.ndarray, block: int = 16, percentile: float = 10.0) -> float:
+    """Std of additive white noise, 8-bit units (0 = clean, ~2 = sensor grain, 20+ = heavy).
+
+    Immerkaer's estimate taken per ``block`` tile; the ``percentile``-th tile is kept, so textured
+    tiles (which inflate the estimate) are ignored as long as some flat areas exist. Tiles whose
+    mean is within 8 of black or white are skipped: clipping hides the noise there.
+    """
+    if min(y.shape) < 3:
+        return 0.0
+    resp = np.abs(cv2.filter2D(y, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT)) * _IMMERKAER_SCALE
+    tiles = _block_means(resp, block).ravel()
+    means = _block_means(y, block).ravel()
+    keep = tiles[(means > 8.0) & (means < 247.0)]
+    if keep.size == 0:
+        keep = tiles
+    return float(np.percentile(keep, percentile))
+
+
+def _reblur_loss(y: np.ndarray, sigma: float) -> np.ndarray:
+    """Per direction (x, y, two diagonals): the fraction of neighbour-difference energy that a
+    Gaussian re-blur of ``sigma`` px removes. Sharp edges lose much (~0.5+), blurred ones little."""
+    yb = cv2.GaussianBlur(y, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    out = []
+    for sl_a, sl_b in (
+        ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+        ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),
+        ((slice(1, None), slice(1, None)), (slice(None, -1), slice(None, -1))),
+        ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None))),
+    ):
+        d = np.abs(y[sl_a] - y[sl_b])
+        db = np.abs(yb[sl_a] - yb[sl_b])
+        total = float(d.sum())
+        out.append(float(np.maximum(d - db, 0.0).sum()) / total if total > 1e-6 else 0.0)
+    return np.array(out)
+
+
+def blur_index(y: np.ndarray) -> float:
+    """Perceived blur, 0..1 (0 = crisp, ~0.3-0.5 typical sharp photo, -> 1 = featureless).
+
+    A re-blur test (the idea of Crete et al. 2007): blurring an already blurred image changes its
+    neighbour differences little. Measured in four directions so that motion blur (which leaves
+    edges along the motion sharp) counts, at full and half scale so that heavy blur still moves it;
+    the worst direction counts for half, the mean for the other half.
+    """
+    if min(y.shape) < 4:
+        return 0.0
+    scores = []
+    for img in (y, _half(y)):
+        if min(img.shape) < 4:
+            continue
+        keep = _reblur_loss(img, 1.0)
+        b = 1.0 - keep
+        scores.append(0.5 * float(b.max()) + 0.5 * float(b.mean()))
+    return float(np.mean(scores))
+
+
+def _half(y: np.ndarray) -> np.ndarray:
+    h, w = y.shape
+    return cv2.resize(y, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+
+
+def detail_ratio(y: np.ndarray) -> float:
+    """Energy of the finest octave over the next one (dimensionless, >= 0).
+
+    Natural photos are roughly scale invariant, so this ratio is fairly stable across content
+    (~0.2-0.6 for a sharp full-resolution photo); an upscaled or softened image has lost its top
+    octave (-> 0), white noise raises it (-> ~3). "Effective resolution" in one number.
+    """
+    h, w = y.shape
+    if min(h, w) < 8:
+        return 0.0
+    half = cv2.resize(y, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    quarter = cv2.resize(half, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+    up_half = cv2.resize(half, (w, h), interpolation=cv2.INTER_LINEAR)
+    up_quarter = cv2.resize(cv2.resize(quarter, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR),
+                            (w, h), interpolation=cv2.INTER_LINEAR)
+    # 8-bit rounding is white noise of variance 1/12; about 3/4 of it lands in the finest octave
+    # and 3/16 in the next. Without this floor a heavily blurred image reads as detailed again.
+    fine = max(float(np.mean((y - up_half) ** 2)) - 0.75 / 12.0, 0.0)
+    mid = max(float(np.mean((up_half - up_quarter) ** 2)) - 0.19 / 12.0, 0.0)
+    return fine / mid if mid > 1e-3 else 0.0
+
+
+def blockiness(y: np.ndarray) -> float:
+    """8x8 block-boundary discontinuity, >= 0 (~1.0 or less = none, 1.3+ = visible JPEG blocks).
+
+    Mean absolute neighbour differences, folded by position modulo 8, per axis; for each phase the
+    ratio to the largest other phase of the same parity (so that the period-2 and period-4
+    ripples of 2x/4x upscaling do not count), the strongest phase taken. Horizontal and vertical
+    are averaged.
+    """
+    vals = []
+    for prof in (np.abs(np.diff(y, axis=1)).mean(axis=0), np.abs(np.diff(y, axis=0)).mean(axis=1)):
+        n = (prof.size // 8) * 8
+        if n < 16:
+            continue
+        folded = prof[:n].reshape(-1, 8).mean(axis=0) + 1e-3
+        ratios = [folded[k] / max(folded[(k + 2) % 8], folded[(k + 4) % 8], folded[(k + 6) % 8])
+                  for k in range(8)]
+        vals.append(max(ratios))
+    return float(np.mean(vals)) if vals else 1.0
+
+
+def _srgb_to_linear_lut() -> np.ndarray:
+    v = np.arange(256, dtype=np.float64) / 255.0
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+_LINEAR = _srgb_to_linear_lut()
+_EV_FLOOR = 2.0 ** -12  # linear light floor so that black has a finite EV
+
+
+def exposure(image: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Exposure measurements of an (H, W, 3) uint8 RGB ``image`` and its luminance ``y``.
+
+    Fractions in 0..1: ``mean_luma`` (mean luminance / 255), ``clipped_highlights`` (luminance
+    >= 250: white, detail lost), ``clipped_shadows`` (luminance <= 5), ``highlight_load`` (mean of
+    ((max channel / 255 - 0.6) / 0.4)^2, a smooth measure of how much sits near the top) and
+    ``shadow_load`` (mean of ((0.35 - luminance / 255) / 0.35)^2, near the bottom).
+    Exposure values in stops (EV, log2 of linear light; 0 = white, -2.5 = mid grey):
+    ``ev_mean`` (of the mean linear luminance), ``ev_high`` (99th percentile: where the
+    highlights sit, -0.5..0 in a well exposed photo) and ``ev_low`` (5th percentile: the shadows).
+    A change of exposure by k stops moves all three by k until clipping stops them.
+    ``tonal_entropy``: mean over R, G, B of the 8-bit histogram's entropy, bits (0..8; ~6.5-7.8
+    for photos). Raising exposure maps levels one-to-one until they clip, lowering it merges
+    levels: both lose entropy, so this measures exposure *damage* rather than brightness.
+    """
+    n = float(y.size)
+    v = image.max(axis=2).astype(np.float32) / 255.0
+    yl = y / 255.0
+    hist = np.bincount(np.clip(y, 0, 255).astype(np.uint8).ravel(), minlength=256).astype(np.float64)
+    cdf = np.cumsum(hist) / n
+    mean_lin = float((hist * _LINEAR).sum() / n)
+    return {
+        "mean_luma": float(yl.mean()),
+        "clipped_highlights": float(cdf[-1] - cdf[249]),
+        "clipped_shadows": float(cdf[5]),
+        "highlight_load": float(np.mean(np.square(np.maximum(v - 0.6, 0.0) / 0.4))),
+        "shadow_load": float(np.mean(np.square(np.maximum(0.35 - yl, 0.0) / 0.35))),
+        "ev_mean": float(np.log2(max(mean_lin, _EV_FLOOR))),
+        "ev_high": _ev_at(cdf, 0.99),
+        "ev_low": _ev_at(cdf, 0.05),
+        "tonal_entropy": float(np.mean([_entropy(image[:, :, c]) for c in range(3)])),
+    }
+
+
+def _entropy(channel: np.ndarray) -> float:
+    h = np.bincount(channel.ravel(), minlength=256).astype(np.float64)
+    p = h[h > 0] / h.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def _ev_at(cdf: np.ndarray, q: float) -> float:
+    """EV of the ``q`` quantile of an 8-bit histogram's cdf, interpolated inside the bin so that
+    small exposure changes still move it."""
+    i = int(np.searchsorted(cdf, q))
+    i = min(i, 255)
+    lo = cdf[i - 1] if i > 0 else 0.0
+    frac = (q - lo) / max(cdf[i] - lo, 1e-12)  # where inside bin i the quantile falls
+    value = min(max(i - 0.5 + frac, 0.0), 255.0)
+    a = int(np.floor(value))
+    b = min(a + 1, 255)
+    lin = _LINEAR[a] + (_LINEAR[b] - _LINEAR[a]) * (value - a)
+    return float(np.log2(max(lin, _EV_FLOOR)))
