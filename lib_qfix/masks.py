@@ -21,6 +21,10 @@ from lib_qfix.types import Box
 EYE_BAND = (0.20, 0.55)
 #: half-axes of each eye ellipse, as fractions of the distance between the eye centres
 EYE_AXES = (0.45, 0.30)
+#: an eye outline from the face mesh is the lid opening; this scale takes in lids and lashes
+EYE_HULL_SCALE = 1.6
+#: points in a MediaPipe face mesh (478 with iris refinement)
+MESH_POINTS = 468
 
 
 def _shape(shape_hw: Sequence[int]) -> tuple[int, int]:
@@ -186,21 +190,36 @@ def crop_box(mask: np.ndarray, padding: int, image_wh: Sequence[int], multiple: 
     return x0, y0, x1, y1
 
 
-def eyes_mask(region: Any, shape_hw: Sequence[int]) -> np.ndarray:
-    """Eyes-only mask of a face region.
+def _eye_hull_mask(shape_hw: Sequence[int], pts: np.ndarray) -> np.ndarray:
+    centre = pts.mean(axis=0)
+    grown = centre + (pts - centre) * EYE_HULL_SCALE
+    hull = cv2.convexHull(np.round(grown).astype(np.int32)).reshape(-1, 2)
+    return polygon_mask(shape_hw, hull) if len(hull) >= 3 else np.zeros(_shape(shape_hw), np.uint8)
 
-    With ``region.landmarks`` (pixel (x, y) points whose first two are the eye centres, MediaPipe
-    face-detection order: right eye, left eye): one ellipse per eye, half-axes
-    :data:`EYE_AXES` x the eye distance. Without landmarks (or with the eyes < 2 px apart): the
-    :data:`EYE_BAND` rows of the face box, full box width.
+
+def eyes_mask(region: Any, shape_hw: Sequence[int]) -> np.ndarray:
+    """Eyes-only mask of a face region, from the best information the region carries:
+
+    1. a MediaPipe face mesh in ``region.landmarks`` (>= 468 pixel points): the hull of each eye
+       outline ring, scaled by :data:`EYE_HULL_SCALE` about its centre to take in lids and lashes;
+    2. fewer landmarks (2..467, e.g. MediaPipe face *detection* keypoints, whose first two are the
+       eye centres): one ellipse per eye, half-axes :data:`EYE_AXES` x the eye distance;
+    3. ``region.polygon`` (a detector that outlines the eyes itself);
+    4. otherwise the :data:`EYE_BAND` rows of the face box, full box width.
     """
-    lm = region.landmarks
-    if lm is not None and len(lm) >= 2:
-        (ax, ay), (bx, by) = lm[0], lm[1]
+    lm = np.asarray(region.landmarks, dtype=np.float64) if region.landmarks else None
+    if lm is not None and lm.ndim == 2 and lm.shape[1] >= 2 and len(lm) >= MESH_POINTS:
+        from lib_qfix.detect.face_checks import LEFT_EYE_RING, RIGHT_EYE_RING
+
+        return merge([_eye_hull_mask(shape_hw, lm[list(ring), :2]) for ring in (RIGHT_EYE_RING, LEFT_EYE_RING)])
+    if lm is not None and lm.ndim == 2 and lm.shape[1] >= 2 and len(lm) >= 2:
+        (ax, ay), (bx, by) = lm[0, :2], lm[1, :2]
         d = math.hypot(bx - ax, by - ay)
         if d >= 2:
             axes = (EYE_AXES[0] * d, EYE_AXES[1] * d)
             return merge([ellipse_mask(shape_hw, (ax, ay), axes), ellipse_mask(shape_hw, (bx, by), axes)])
+    if region.polygon is not None and len(region.polygon) >= 3:
+        return polygon_mask(shape_hw, region.polygon)
     x0, y0, x1, y1 = region.box
     bh = y1 - y0
     return box_mask(shape_hw, (x0, y0 + int(round(EYE_BAND[0] * bh)), x1, y0 + int(round(EYE_BAND[1] * bh))))

@@ -168,3 +168,35 @@ def test_masks_on_a_real_photo_crop(astronaut):
     crop = astronaut[box[1]:box[3], box[0]:box[2]]
     assert crop.shape[0] % 8 == 0 and crop.shape[1] % 8 == 0
     assert m[box[1]:box[3], box[0]:box[2]].sum() == m.sum()  # the crop holds the whole mask
+
+
+def test_eyes_mask_from_a_synthetic_face_mesh():
+    from lib_qfix.detect.face_checks import LEFT_EYE_RING, RIGHT_EYE_RING
+
+    mesh = np.full((478, 2), 100.0)  # every other point on the nose
+    angles = np.linspace(0, 2 * np.pi, len(RIGHT_EYE_RING), endpoint=False)
+    for ring, cx in ((RIGHT_EYE_RING, 70.0), (LEFT_EYE_RING, 130.0)):
+        mesh[list(ring)] = np.stack([cx + 10 * np.cos(angles), 80 + 4 * np.sin(angles)], axis=1)
+    face = reg("face", (40, 30, 160, 180), landmarks=tuple(map(tuple, mesh)))
+    m = M.region_mask(face, (200, 200), validate({"face_mask": "eyes", "mask_dilation": 0, "mask_feather": 0}))
+    assert m[80, 70] == 255 and m[80, 130] == 255 and m[80, 100] == 0 and m[100, 100] == 0
+    assert m[80, 85] == 255 and m[80, 87] == 0  # ring radius 10 scaled by EYE_HULL_SCALE = 16 px
+    n, _ = __import__("cv2").connectedComponents(m)
+    assert n - 1 == 2  # two eyes
+
+
+def test_eyes_mask_from_a_real_face_mesh(astronaut):
+    # the face detector's mesh (MediaPipe, bundled models) gives two eye blobs in the upper face
+    from lib_qfix.registry import create_detector
+
+    options = validate({"face_mask": "eyes", "mask_dilation": 0, "mask_feather": 0})
+    faces = [r for r in create_detector("face").detect(astronaut, options) if r.landmarks]
+    assert faces, "the astronaut photo has a face with a mesh"
+    face = faces[0]
+    m = M.region_mask(face, astronaut.shape[:2], options)
+    n, labels = __import__("cv2").connectedComponents(m)
+    assert n - 1 == 2
+    x0, y0, x1, y1 = face.box
+    ys, xs = np.nonzero(m)
+    assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() < (y0 + y1) / 2 + 10
+    assert 0.005 < (m > 0).sum() / ((x1 - x0) * (y1 - y0)) < 0.15
