@@ -192,3 +192,21 @@ def test_positives():
 ])
 def test_expand_prompt(template, prompt, expected):
     assert expand_prompt(template, prompt) == expected
+
+
+def test_merge_never_rewrites_prompt_editing_syntax():
+    user = "([cat:dog:0.5], blurry:1.1), [a|b] ugly"
+    out = merge_negative(user, [("blurry", 1.5), ("A|B  ugly", 1.4), ("noisy", 1.2)])
+    assert out == user + ", (noisy:1.2)"
+    # an ordinary piece next to it is still raised
+    assert merge_negative("[cat:dog:5], blurry", [("blurry", 1.3)]) == "[cat:dog:5], (blurry:1.3)"
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    from lib_qfix.prompts import attention, negatives
+
+    for module in (attention, negatives):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0

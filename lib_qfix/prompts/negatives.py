@@ -4,7 +4,9 @@ Rules of :func:`merge_negative`:
 
 - terms are compared case- and spacing-insensitively (``"Extra  Fingers"`` is ``"extra fingers"``);
 - the user's text stays exactly as written (terms, order, brackets, BREAK) except that a user term
-  which an addition asks to weigh *more* is rewritten in place with the larger weight;
+  which an addition asks to weigh *more* is rewritten in place with the larger weight (except in a
+  comma-separated piece holding prompt-editing syntax such as ``[cat:dog:0.5]``, which is never
+  rewritten: there the user's weight stays);
 - new terms are appended at the end, in the order given, as ``(term:1.3)``;
 - added weights are clamped to :data:`WEIGHT_RANGE` (0.5..1.8): above ~1.8 A1111 attention
   starts to distort images, below 0.5 a negative term does little. The user's own weights
@@ -17,6 +19,7 @@ Rules of :func:`merge_negative`:
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -32,6 +35,11 @@ PROMPT_TOKEN = "[PROMPT]"
 #: region kind -> the option holding the user's negative for that kind
 KIND_NEGATIVE_OPTION = {"face": "face_negative", "hand": "hand_negative",
                         "watermark": "text_negative", "text": "text_negative"}
+
+
+# A1111 prompt editing / alternation ("[cat:dog:0.5]", "[cat|dog]") is resolved before attention
+# parsing; rewriting a piece that holds it would break it, so such pieces are never rewritten.
+_SCHEDULING = re.compile(r"\[[^\]]*[:|][^\]]*\]")
 
 
 def term_key(term: str) -> str:
@@ -118,7 +126,7 @@ def merge_negative(user_negative: str, additions: Sequence[Term], clamp: bool = 
         hit = existing.get(term_key(text))
         if hit is None:
             new.append((text, weight))
-        elif not _same_or_lower(weight, hit[2]):
+        elif not _same_or_lower(weight, hit[2]) and not _SCHEDULING.search(user_negative[slice(*spans[hit[0]])]):
             raised.setdefault(hit[0], {})[hit[1]] = weight
 
     out = user_negative
