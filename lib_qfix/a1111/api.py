@@ -110,7 +110,8 @@ def build_router() -> APIRouter:
         from lib_qfix.a1111.settings import user_preset_dir
         from lib_qfix.presets import list_presets
 
-        return {"presets": list(list_presets(user_preset_dir()))}
+        return {"presets": [{"name": i.name, "description": i.description, "source": i.source,
+                             "error": i.error} for i in list_presets(user_preset_dir())]}
 
     @r.get("/presets/{name}")
     def preset(name: str) -> dict[str, Any]:

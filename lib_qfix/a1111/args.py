@@ -33,7 +33,7 @@ def preset_options(name: str, user_dir: str | None = None) -> Any:
     try:
         return resolve_options(name, {}, user_dir=user_dir)
     except PresetError as e:
-        raise OptionError("preset", name, str(e)) from None
+        raise OptionError("preset", name, e.reason) from None
 
 
 def parse_args(args: Sequence[Any], default_preset: str = "default", user_dir: str | None = None) -> ParsedArgs:
@@ -64,5 +64,5 @@ def _from_dict(data: dict[str, Any], default_preset: str, user_dir: str | None) 
     try:
         options = resolve_options(preset, explicit, user_dir=user_dir)
     except PresetError as e:
-        raise OptionError("preset", preset, str(e)) from None
+        raise OptionError(e.field or "preset", preset, e.reason) from None
     return ParsedArgs(options, baseline, "api")

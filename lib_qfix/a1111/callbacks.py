@@ -8,7 +8,8 @@ from typing import Any
 
 from modules import script_callbacks
 
-from lib_qfix.options import FIELD_BY_INFOTEXT, FIELDS, positional
+from lib_qfix.options import FIELDS, positional
+from lib_qfix.options.schema import FIELD_BY_INFOTEXT
 
 
 def fill_missing_on_paste(infotext: str, params: dict[str, Any]) -> None:

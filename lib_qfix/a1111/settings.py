@@ -55,7 +55,7 @@ def _preset_choices() -> dict[str, Any]:
     try:
         from lib_qfix.presets import list_presets
 
-        return {"choices": list(list_presets(user_preset_dir()))}
+        return {"choices": [i.name for i in list_presets(user_preset_dir()) if not i.error]}
     except Exception:  # settings page must render even if presets cannot be listed
         return {"choices": ["default"]}
 

@@ -39,7 +39,7 @@ def _preset_names() -> list[str]:
     from lib_qfix.presets import list_presets
 
     try:
-        return list(list_presets(settings.user_preset_dir()))
+        return [i.name for i in list_presets(settings.user_preset_dir()) if not i.error]
     except Exception:
         return ["default"]
 

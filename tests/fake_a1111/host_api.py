@@ -1,0 +1,77 @@
+"""How the host turns UI values, API requests and pasted infotext into script args.
+
+- ``ui_defaults``: ``ui()`` built inside ``gr.Blocks``; each component's ``.value`` (as
+  ``init_default_script_args`` does for the API).
+- ``api_args``: ``alwayson_scripts[title]["args"]`` overwrite the defaults by position from the
+  start; extra args beyond the script's count are dropped; unknown title -> 422.
+- ``paste_args``: infotext parsed (with ``on_infotext_pasted``), then for each
+  ``(component, key)`` in ``infotext_fields`` the value converted to the component value's type
+  (``"False"`` -> False), missing keys leave the current value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HTTP422(Exception):
+    pass
+
+
+def ui_defaults(script: Any, is_img2img: bool = False) -> list[Any]:
+    import gradio as gr
+
+    with gr.Blocks():
+        comps = script.ui(is_img2img)
+    return [c.value for c in comps]
+
+
+def make_runner(host: Any, script: Any, is_img2img: bool = False) -> tuple[Any, list[Any]]:
+    """A runner holding ``script`` with its arg range set; returns (runner, default args)."""
+    scripts = host.modules["modules.scripts"]
+    runner = scripts.ScriptRunner([script], is_img2img)
+    defaults = ui_defaults(script, is_img2img)
+    script.args_from, script.args_to = 1, 1 + len(defaults)
+    return runner, [0] + defaults
+
+
+def api_args(runner: Any, defaults: list[Any], alwayson_scripts: dict[str, Any]) -> list[Any]:
+    args = list(defaults)
+    for title, body in alwayson_scripts.items():
+        found = [s for s in runner.alwayson_scripts if s.title().lower() == title.lower()]
+        if not found:
+            raise HTTP422(f"always on script {title} not found")
+        s = found[0]
+        given = body.get("args", [])
+        for i in range(min(s.args_to - s.args_from, len(given))):
+            args[s.args_from + i] = given[i]
+    return args
+
+
+def txt2img(host: Any, runner: Any, script_args: list[Any], *, is_api: bool = False, **kw: Any) -> Any:
+    processing = host.modules["modules.processing"]
+    kw.setdefault("prompt", "a portrait photo")
+    kw.setdefault("negative_prompt", "lowres")
+    kw.setdefault("seed", 1234)
+    p = processing.StableDiffusionProcessingTxt2Img(**kw)
+    p.scripts, p.script_args, p.is_api = runner, list(script_args), is_api
+    return p, processing.process_images(p)
+
+
+def paste_args(host: Any, script: Any, infotext: str, current: list[Any]) -> list[Any]:
+    params = host.modules["modules.infotext_utils"].parse_generation_parameters(infotext)
+    out = list(current)
+    for i, (comp, key) in enumerate(script.infotext_fields):
+        if key not in params:
+            continue
+        v = params[key]
+        valtype = type(comp.value)
+        if valtype is bool:
+            out[i] = v if isinstance(v, bool) else str(v) != "False"
+        elif valtype is int:
+            out[i] = int(float(v))
+        elif valtype is float:
+            out[i] = float(v)
+        else:
+            out[i] = valtype(v)
+    return out
