@@ -37,9 +37,10 @@ def run_detectors(image: np.ndarray, options: Any, prompt: str = "") -> tuple[li
 
 
 def judge_quality(score: ScoreResult, options: Any) -> list[Region]:
-    """Global regions from a score: the scorer's own (if global checks are on) plus
-    ``low_quality`` when the score is under the threshold."""
-    out = list(score.regions) if options.detect_global else []
+    """Global regions from a score: the scorer's defects (if global checks are on) plus
+    ``low_quality`` when the score is under the threshold. Global "ok" judgements stay in
+    ``signals`` only, so that reports list what was found, not everything that was checked."""
+    out = [r for r in score.regions if r.is_defect] if options.detect_global else []
     if score.quality < options.quality_threshold:
         out.append(Region("low_quality", None, 1.0 - score.quality, DEFECT,
                           (f"quality {score.quality:.2f} < threshold {options.quality_threshold:.2f}",),
