@@ -157,7 +157,7 @@ def run(args) -> int:
     elapsed = time.perf_counter() - t0
     decisions = make_decisions(result, threshold, args.keep_top, args.best_of_burst, args.burst_distance,
                                args.burst_seconds)
-    meta = {"scorer": options.scorer, "threshold": None if args.keep_top else threshold,
+    meta = {"scorer": options.scorer, "quality_threshold": None if args.keep_top else threshold,
             "keep_top": args.keep_top, "engine": args.engine, "seconds": round(elapsed, 2),
             "scored": result.scored, "cached": result.cached, "interrupted": result.interrupted,
             "not_processed": len(found.items) - len(result.records)}

@@ -85,6 +85,25 @@ def cache_lookup(cache: ScoreCache | None, item: ScanItem, st: os.stat_result, k
                          payload, cached=True)
 
 
+def split_cached(items: list[ScanItem], cache: ScoreCache | None, key: str, verify: bool
+                 ) -> tuple[dict[int, ImageRecord], list[tuple[int, ScanItem, os.stat_result]]]:
+    """(finished records by index: cache hits and unstat-able files, the rest to decode and score)."""
+    done: dict[int, ImageRecord] = {}
+    todo: list[tuple[int, ScanItem, os.stat_result]] = []
+    for i, item in enumerate(items):
+        try:
+            st = os.stat(item.path, follow_symlinks=False)
+        except OSError as e:
+            done[i] = _error(item, f"{item.path}: cannot stat ({e.strerror or e})")
+            continue
+        hit = cache_lookup(cache, item, st, key, verify)
+        if hit is not None:
+            done[i] = hit
+        else:
+            todo.append((i, item, st))
+    return done, todo
+
+
 def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = None, cfg: RunConfig = RunConfig(),
               *, scorer: Any = None, progress: Progress | None = None,
               should_stop: Callable[[], bool] | None = None) -> RunResult:
@@ -92,21 +111,10 @@ def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = No
     scorer, warnings = resolve_scorer(options, scorer)
     key = score_key(scorer.name, scorer.version, score_settings(options, cfg))
     total = len(items)
-    done: dict[int, ImageRecord] = {}
-    todo: list[tuple[int, ScanItem, os.stat_result]] = []
+    done, todo = split_cached(items, cache, key, cfg.verify)
     res = RunResult([], warnings=list(warnings))
-    for i, item in enumerate(items):
-        try:
-            st = os.stat(item.path, follow_symlinks=False)
-        except OSError as e:
-            done[i] = _error(item, f"{item.path}: cannot stat ({e.strerror or e})")
-            continue
-        hit = cache_lookup(cache, item, st, key, cfg.verify)
-        if hit is not None:
-            done[i] = hit
-        else:
-            todo.append((i, item, st))
-    res.cached = len(done)
+    res.cached = sum(r.cached for r in done.values())
+    res.failed = len(done) - res.cached
     if progress:
         progress(len(done), total, res.cached)
     workers = cfg.workers or os.cpu_count() or 2
