@@ -1,0 +1,195 @@
+"""Loading open_clip models for CLIP-IQA: pretrained tags, local checkpoint files, a models folder.
+
+Where weights come from, in order, for ``load_clip(model, pretrained)``:
+
+1. ``pretrained == "random"``: random initialisation (tests and benchmarks only: same compute,
+   meaningless scores).
+2. ``pretrained`` is an existing file path, or a file name found in a models folder: loaded as a
+   state dict (``.safetensors``, a torch state-dict pickle read with ``weights_only=True``, or an
+   OpenAI TorchScript archive such as ``RN50.pt``).
+3. A file named ``<model>-<tag>.{safetensors,pt,bin}`` or the open_clip download name (e.g.
+   ``RN50.pt`` for ``openai``) in a models folder.
+4. An open_clip pretrained tag, downloaded into the first models folder on first use (a one-line
+   notice is logged) unless ``QFIX_OFFLINE=1``.
+
+Models folders: the ``models_dir`` argument (A1111 passes ``models/qfix``), ``$QFIX_MODELS``,
+then ``~/.cache/qfix/models``. When nothing works, :class:`lib_qfix.scoring.WeightsUnavailable` is
+raised with one line that names the local-file alternative.
+``model`` may also be a path to an open_clip JSON config (``<name>.json``) for custom architectures.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lib_qfix.scoring import WeightsUnavailable
+
+log = logging.getLogger("qfix")
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+
+
+@dataclass(frozen=True)
+class LoadedClip:
+    """A ready model (eval mode, on ``device`` in ``dtype``) and what scoring needs around it."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+    pretrained: str
+    device: Any
+    dtype: Any
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    image_size: tuple[int, int]
+    is_resnet: bool
+
+
+def open_clip_module():
+    """``import open_clip`` after the CPU-torch torchvision fix (see environment.md)."""
+    from lib_qfix.compat.torchvision_ops import ensure_torchvision
+
+    ensure_torchvision()
+    import open_clip
+
+    return open_clip
+
+
+def models_dirs(models_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Folders searched for weights, first = where downloads go."""
+    dirs = [Path(models_dir)] if models_dir else []
+    if os.environ.get("QFIX_MODELS"):
+        dirs.append(Path(os.environ["QFIX_MODELS"]))
+    dirs.append(Path.home() / ".cache" / "qfix" / "models")
+    return dirs
+
+
+def pick_device(device: str = "auto"):
+    """(torch.device, dtype): auto prefers CUDA (fp16), then MPS (fp32), then CPU (fp32)."""
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            device = "cuda"
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            device = "mps"
+        else:
+            device = "cpu"
+    if device not in ("cpu", "cuda", "mps") and not device.startswith("cuda:"):
+        raise ValueError(f"device: {device!r} is not allowed; one of auto, cpu, cuda, mps")
+    dtype = torch.float16 if device.startswith("cuda") else torch.float32
+    return torch.device(device), dtype
+
+
+def _model_name(open_clip, model: str) -> str:
+    if model.endswith(".json") and Path(model).is_file():
+        open_clip.add_model_config(model)
+        return Path(model).stem
+    if model not in open_clip.list_models():
+        raise WeightsUnavailable(
+            f"unknown CLIP model {model!r} (option clip_model); e.g. RN50, ViT-B-32, ViT-B-16, or a config .json path")
+    return model
+
+
+def _read_state_dict(path: Path) -> dict[str, Any]:
+    import torch
+
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            sd = load_file(str(path))
+        else:
+            try:
+                sd = torch.load(str(path), map_location="cpu", weights_only=True)
+            except Exception:  # OpenAI's own files are TorchScript archives, not pickles
+                sd = torch.jit.load(str(path), map_location="cpu").state_dict()
+    except Exception as e:
+        raise WeightsUnavailable(f"cannot read CLIP weights {path}: {e}") from None
+    if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
+        sd = sd["state_dict"]
+    return {k.removeprefix("module."): v for k, v in sd.items()}
+
+
+def find_weights(model: str, pretrained: str, dirs: list[Path], open_clip=None) -> Path | None:
+    """A local file for (model, pretrained): a path, or a known file name in ``dirs``."""
+    if pretrained and Path(pretrained).expanduser().is_file():
+        return Path(pretrained).expanduser()
+    names = [pretrained] + [f"{model}{sep}{pretrained}{s}" for sep in ("-", "_") for s in WEIGHT_SUFFIXES]
+    if open_clip is not None:
+        url = (open_clip.get_pretrained_cfg(model, pretrained) or {}).get("url", "")
+        if url:
+            names.append(os.path.basename(url))
+    for d in dirs:
+        for n in names:
+            if n and (d / n).is_file():
+                return d / n
+    return None
+
+
+def _download(open_clip, model: str, pretrained: str, dirs: list[Path]):
+    """Build with an open_clip tag, downloading into ``dirs[0]``; WeightsUnavailable on failure."""
+    hint = f"put a checkpoint file in {dirs[0]} or set clip_pretrained to a local file path"
+    if not open_clip.get_pretrained_cfg(model, pretrained):
+        tags = ", ".join(open_clip.list_pretrained_tags_by_model(model)) or "none"
+        raise WeightsUnavailable(
+            f"CLIP weights {pretrained!r} are not a file or a known tag for {model} (tags: {tags}); {hint}")
+    if os.environ.get("QFIX_OFFLINE", "") not in ("", "0"):
+        raise WeightsUnavailable(f"CLIP weights {model}/{pretrained} are not downloaded and QFIX_OFFLINE is set; {hint}")
+    dirs[0].mkdir(parents=True, exist_ok=True)
+    log.warning("qfix: downloading CLIP weights %s/%s into %s (first use only)", model, pretrained, dirs[0])
+    try:
+        return open_clip.create_model(model, pretrained=pretrained, cache_dir=str(dirs[0]))
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WeightsUnavailable(f"cannot download CLIP weights {model}/{pretrained} ({first}); {hint}") from None
+
+
+def _resize_visual_pos_embed(state_dict: dict[str, Any], model) -> None:
+    """Adapt a ViT checkpoint's positional grid to the model's (open_clip's own helper)."""
+    from open_clip.model import resize_pos_embed
+
+    resize_pos_embed(state_dict, model)
+
+
+def load_clip(model: str = "RN50", pretrained: str = "openai", device: str = "auto",
+              models_dir: str | os.PathLike[str] | None = None) -> LoadedClip:
+    """The open_clip ``model`` with weights ``pretrained`` (see the module doc), ready for inference."""
+    import torch
+
+    open_clip = open_clip_module()
+    name = _model_name(open_clip, model)
+    dev, dtype = pick_device(device)
+    dirs = models_dirs(models_dir)
+    if pretrained in ("random", ""):
+        net = open_clip.create_model(name, pretrained=None)
+    else:
+        path = find_weights(name, pretrained, dirs, open_clip)
+        if path is not None:
+            net = open_clip.create_model(name, pretrained=None)
+            sd = _read_state_dict(path)
+            _resize_visual_pos_embed(sd, net)
+            missing, unexpected = net.load_state_dict(sd, strict=False)
+            missing = [k for k in missing if k != "attn_mask"]
+            if missing:
+                raise WeightsUnavailable(
+                    f"{path} does not fit CLIP model {name}: {len(missing)} missing keys, e.g. {missing[0]}")
+        else:
+            net = _download(open_clip, name, pretrained, dirs)
+    net = net.to(dev).eval()
+    if dtype == torch.float16:
+        from open_clip.model import convert_weights_to_lp
+
+        convert_weights_to_lp(net, torch.float16)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    visual = net.visual
+    size = getattr(visual, "image_size", 224)
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    mean = tuple(getattr(visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN)
+    std = tuple(getattr(visual, "image_std", None) or open_clip.OPENAI_DATASET_STD)
+    is_resnet = hasattr(visual, "attnpool")
+    return LoadedClip(net, open_clip.get_tokenizer(name), name, pretrained, dev, dtype, mean, std, size, is_resnet)
