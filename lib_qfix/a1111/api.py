@@ -128,7 +128,7 @@ def build_router() -> APIRouter:
         from lib_qfix.diagnose import diagnose
 
         # the same as `qfix score`: every detector off, global judgements kept
-        image, options = decode_image(req.image), parse_options(req.options)
+        options, image = parse_options(req.options), decode_image(req.image)
         options = options.replace(detect_faces=False, detect_hands=False, detect_text=False)
         return diagnose(image, options, prompt=req.prompt).to_json()
 
@@ -136,7 +136,7 @@ def build_router() -> APIRouter:
     def diagnose_route(req: ImageRequest) -> dict[str, Any]:
         from lib_qfix.diagnose import diagnose
 
-        image, options = decode_image(req.image), parse_options(req.options)
+        options, image = parse_options(req.options), decode_image(req.image)
         return diagnose(image, options, prompt=req.prompt).to_json()
 
     return r

@@ -1,0 +1,129 @@
+"""The panel inside gr.Blocks (gradio 3.41.2), settings, callbacks and install.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import types
+
+import pytest
+
+from lib_qfix.options import DEFAULTS, FIELDS
+from tests.fake_a1111 import install
+
+
+@pytest.fixture()
+def host(monkeypatch, tmp_path):
+    return install(monkeypatch, tmp_path)
+
+
+def build(is_img2img=False):
+    import gradio as gr
+
+    from lib_qfix.a1111.script import QFixScript
+
+    s = QFixScript()
+    with gr.Blocks() as demo:
+        comps = s.ui(is_img2img)
+    return s, comps, demo
+
+
+def test_panel_has_one_component_per_field_in_order(host):
+    import gradio as gr
+
+    s, comps, demo = build()
+    assert len(comps) == len(FIELDS)
+    ids = [c.elem_id for c in comps]
+    assert ids == [f"qfix-txt2img-{f.key}" for f in FIELDS] and len(set(ids)) == len(ids)
+    kinds = {f.key: type(c) for f, c in zip(FIELDS, comps, strict=True)}
+    assert kinds["enable"] is gr.Checkbox and kinds["denoise"] is gr.Slider and kinds["mode"] is gr.Dropdown
+    assert kinds["face_prompt"] is gr.Textbox
+    assert comps[0].value is False  # off until the user enables it
+    assert [c.value for c in comps[2:]] == [getattr(DEFAULTS, f.key) for f in FIELDS[2:]]
+    assert [k for _, k in s.infotext_fields] == [f.infotext_key for f in FIELDS]
+    assert s.paste_field_names == [f.infotext_key for f in FIELDS]
+    _, comps2, _ = build(is_img2img=True)
+    assert comps2[0].elem_id == "qfix-img2img-enable"  # unique on a page with both tabs
+    # config renders (what the browser receives)
+    cfg = demo.get_config_file()
+    assert any(c.get("props", {}).get("elem_id") == "qfix-txt2img-panel" for c in cfg["components"])
+
+
+def test_preset_load_and_save(host, tmp_path):
+    from lib_qfix.a1111 import settings, ui
+    from lib_qfix.options import positional
+
+    out = ui.on_preset("hands")
+    values = [u["value"] for u in out[:-1]]
+    from lib_qfix.presets import resolve_options
+
+    assert values == positional(resolve_options("hands", {}))[2:] and "Loaded" in out[-1]
+    bad = ui.on_preset("no-such")
+    assert "qfix-error" in bad[-1]
+    vals = positional(DEFAULTS.replace(denoise=0.33))
+    saved = ui.on_save("mine", *vals)
+    assert "Saved" in saved[-1] and "mine" in saved[0]["choices"]
+    assert (tmp_path / "data" / "qfix" / "presets" / "mine.json").is_file()
+    assert settings.user_preset_dir().startswith(str(tmp_path))
+    refused = ui.on_save("default", *vals)  # bundled names are refused, with the reason
+    assert "Not saved" in refused[-1]
+
+
+def test_settings_and_callbacks(host):
+    from lib_qfix.a1111 import callbacks, settings
+
+    shared = host.modules["modules.shared"]
+    cb = host.modules["modules.script_callbacks"]
+    callbacks.register()
+    assert len(cb.registered["ui_settings"]) == 1 and len(cb.registered["app_started"]) == 1
+    for fn in cb.registered["ui_settings"]:
+        fn()
+    labels = shared.opts.data_labels
+    assert {"qfix_models_dir", "qfix_default_preset", "qfix_save_before", "qfix_scorer_device"} <= set(labels)
+    assert all(i.section == ("qfix", "QFix") for i in labels.values())
+    assert settings.default_preset() == "default" and settings.models_dir().endswith("qfix")
+    shared.opts.qfix_scorer_device = "cpu"
+    assert settings.apply_device(DEFAULTS).device == "cpu"
+    assert settings.apply_device(DEFAULTS.replace(device="cuda")).device == "cuda"
+
+
+def test_paste_fill_ignores_other_infotext(host):
+    from lib_qfix.a1111.callbacks import fill_missing_on_paste
+
+    params = {"Steps": "20"}
+    fill_missing_on_paste("", params)
+    assert params == {"Steps": "20"}
+    params = {"QFix enable": "True", "QFix preset": "hands"}
+    fill_missing_on_paste("", params)
+    assert len([k for k in params if k.startswith("QFix ")]) == len(FIELDS)
+
+
+def _install_module():
+    spec = importlib.util.spec_from_file_location("qfix_install", "install.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def fake_launch(installed):
+    calls = []
+    return types.SimpleNamespace(is_installed=lambda n: n in installed,
+                                 run_pip=lambda args, desc: calls.append(args), calls=calls)
+
+
+def test_install_only_missing_with_safe_pins():
+    inst = _install_module()
+    everything = {name for name, _, _ in inst.REQUIREMENTS}
+    launch = fake_launch(everything - {"rapidocr", "mediapipe"})
+    done = inst.main(launch, argv=[], env={})
+    assert done == ["mediapipe>=0.10.9,<=0.10.15", "rapidocr==3.10.0"]
+    assert launch.calls[1].startswith("install --no-deps")
+    joined = " ".join(r for _, r, _ in inst.REQUIREMENTS)
+    assert "numpy" not in joined and "protobuf" not in joined and "opencv" not in joined
+    assert inst.main(fake_launch(everything), argv=[], env={}) == []
+
+
+def test_install_skips():
+    inst = _install_module()
+    launch = fake_launch(set())
+    assert inst.main(launch, argv=["--skip-install"], env={}) == [] and launch.calls == []
+    assert inst.main(launch, argv=[], env={"QFIX_SKIP_INSTALL": "1"}) == [] and launch.calls == []
