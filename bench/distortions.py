@@ -128,6 +128,6 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     base = skimage_photo("astronaut")
     for dist in DISTORTIONS:
-        for level, im in zip(LEVELS, ladder(base, dist)):
+        for level, im in zip(LEVELS, ladder(base, dist), strict=True):
             Image.fromarray(im).save(out / f"{dist}_{level}.png")
     print(f"wrote {len(DISTORTIONS) * len(LEVELS)} images to {out}")

@@ -9,9 +9,9 @@ qualities ``q_<family> = exp(-p)`` reported in the signals.
 
 Signals (``ScoreResult.signals``; measurements from :mod:`lib_qfix.scoring.signals`):
 
-- ``blur``: re-blur index 0..1 (sharp photos ~0.35-0.6, clearly blurred >= 0.74).
+- ``blur``: re-blur index 0..1 (sharp photos ~0.35-0.55, clearly blurred >= 0.72).
 - ``noise_sigma``: luminance noise std in 8-bit units (clean < 1.5, clearly noisy >= 5).
-- ``blockiness``: JPEG 8x8 boundary ratio (clean ~1.0-1.1, clearly blocky >= 1.45).
+- ``blockiness``: JPEG 8x8 boundary ratio (clean ~1.0-1.1, clearly blocky >= 1.6).
 - ``detail``: finest-octave / next-octave energy (sharp ~0.4-2, upscaled/soft <= 0.3).
 - ``megapixels``: width * height / 1e6.
 - ``mean_luma``, ``clipped_highlights``, ``clipped_shadows``, ``highlight_load``,
@@ -31,6 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lib_qfix.scoring import nss
 from lib_qfix.scoring import signals as sig
 from lib_qfix.types import DEFECT, OK, Region, ScoreResult
 
@@ -60,8 +61,9 @@ def measure(image: np.ndarray) -> dict[str, float]:
         "blockiness": sig.blockiness(y),
         "detail": sig.detail_ratio(y),
         "megapixels": image.shape[0] * image.shape[1] / 1e6,
+        "brisque": nss.brisque_score(image),
     }
-    out.update(sig.exposure(image, y))
+    out.update(sig.exposure(image))
     return out
 
 
@@ -83,19 +85,20 @@ def severities(m: dict[str, float]) -> dict[str, float]:
     # mean luminance (mid grey ~ -2.3 EV) partly.
     deficit = -0.6 * m["ev_high"] - 0.4 * (m["ev_mean"] + 2.3)
     return {
-        "blur": (m["blur"] - 0.74) / 0.08,
+        "blur": (m["blur"] - 0.68) / 0.08,
         "noise": math.log2(noise / 5.0) / 0.75,
-        "jpeg": (math.log(block) - math.log(1.45)) / 0.15,
+        "jpeg": (math.log(block) - math.log(1.6)) / 0.2,
         "tone": (8.0 - m["tonal_entropy"] - 2.0) / 0.5,
         "clipping": (math.log10(m["clipped_highlights"] + 1e-3) + 0.5) / 0.5,
         "low_resolution": max(res_pixels, 0.0) + 4.0 * _sigmoid(res_detail) - 3.0,
-        "overexposed": (m["ev_mean"] + 1.0) / 0.5 + (m["clipped_highlights"] - 0.1) / 0.1,
+        "naturalness": (m["brisque"] - 70.0) / 25.0,
+        "overexposed": (m["ev_mean"] + 1.2) / 0.5 + (m["clipped_highlights"] - 0.08) / 0.08,
         "underexposed": (deficit - 2.0) / 0.5 + m["clipped_shadows"] / 0.2,
     }
 
 
 #: Families whose penalties make the quality (the others only decide verdicts).
-QUALITY_FAMILIES = ("blur", "noise", "jpeg", "tone", "clipping", "low_resolution")
+QUALITY_FAMILIES = ("blur", "noise", "jpeg", "tone", "clipping", "low_resolution", "naturalness")
 
 _FAMILY_KIND = {
     "blur": "blur", "noise": "noise", "jpeg": "jpeg", "overexposed": "exposure",
@@ -103,7 +106,7 @@ _FAMILY_KIND = {
 }
 
 _REASON = {
-    "blur": "blurry: re-blur index {blur:.2f} (sharp photos < 0.6)",
+    "blur": "blurry: re-blur index {blur:.2f} (sharp photos < 0.55)",
     "noise": "noisy: noise std {noise_sigma:.1f} (clean < 1.5)",
     "jpeg": "JPEG blocks: 8x8 boundary ratio {blockiness:.2f} (clean ~1.0)",
     "overexposed": "overexposed: {clipped_highlights:.0%} clipped highlights, mean luma {mean_luma:.2f}",

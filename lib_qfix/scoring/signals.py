@@ -1,9 +1,9 @@
 """Fast no-reference image measurements, one function per distortion family.
 
-Every function takes the luminance plane ``y``: (H, W) float32 in 0..255 (see :func:`luminance`),
-except :func:`exposure` which also wants the per-pixel channel maximum. Each is designed to be
-monotone in its own distortion and little moved by image content; the units and ranges are in
-each docstring. Nothing here knows thresholds or verdicts: :mod:`lib_qfix.scoring.offline` does.
+The spatial functions take the luminance plane ``y``: (H, W) float32 in 0..255 (see
+:func:`luminance`); :func:`exposure` takes the RGB image. Each is designed to be monotone in its
+own distortion and little moved by image content; units and ranges are in each docstring.
+Nothing here knows thresholds or verdicts: :mod:`lib_qfix.scoring.offline` does.
 """
 
 from __future__ import annotations
@@ -31,16 +31,16 @@ def _block_means(a: np.ndarray, block: int) -> np.ndarray:
 
 
 def noise_sigma(y: np.ndarray, block: int = 16, percentile: float = 10.0) -> float:
-    """Std of additive white noise, 8-bit units (0 = clean, ~2 = sensor grain, 20+ = heavy).
+    """Std of additive white noise, 8-bit units (0 = clean, ~1 = sensor grain, 5+ = clearly noisy).
 
-    Immerkaer's estimate taken per ``block`` tile; the ``percentile``-th tile is kept, so textured
-    tiles (which inflate the estimate) are ignored as long as some flat areas exist. Tiles whose
-    mean is within 8 of black or white are skipped: clipping hides the noise there.
+    Immerkaer's estimate averaged per ``block`` tile; the ``percentile``-th tile is kept, so
+    textured tiles (which inflate the estimate) are ignored as long as some flat areas exist.
+    Tiles whose mean is within 8 of black or white are skipped: clipping hides the noise there.
     """
     if min(y.shape) < 3:
         return 0.0
-    resp = np.abs(cv2.filter2D(y, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT)) * _IMMERKAER_SCALE
-    tiles = _block_means(resp, block).ravel()
+    resp = cv2.absdiff(cv2.filter2D(y, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT), 0.0)
+    tiles = _block_means(resp, block).ravel() * _IMMERKAER_SCALE
     means = _block_means(y, block).ravel()
     keep = tiles[(means > 8.0) & (means < 247.0)]
     if keep.size == 0:
@@ -48,42 +48,46 @@ def noise_sigma(y: np.ndarray, block: int = 16, percentile: float = 10.0) -> flo
     return float(np.percentile(keep, percentile))
 
 
+# Neighbour differences in four directions (x, y and the two diagonals) as 2x2 kernels.
+_DIFF_KERNELS = (
+    np.array([[0, 0], [-1, 1]], np.float32),
+    np.array([[0, -1], [0, 1]], np.float32),
+    np.array([[-1, 0], [0, 1]], np.float32),
+    np.array([[0, -1], [1, 0]], np.float32),
+)
+
+
 def _reblur_loss(y: np.ndarray, sigma: float) -> np.ndarray:
     """Per direction (x, y, two diagonals): the fraction of neighbour-difference energy that a
     Gaussian re-blur of ``sigma`` px removes. Sharp edges lose much (~0.5+), blurred ones little."""
     yb = cv2.GaussianBlur(y, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     out = []
-    for sl_a, sl_b in (
-        ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
-        ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),
-        ((slice(1, None), slice(1, None)), (slice(None, -1), slice(None, -1))),
-        ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None))),
-    ):
-        d = np.abs(y[sl_a] - y[sl_b])
-        db = np.abs(yb[sl_a] - yb[sl_b])
-        total = float(d.sum())
-        out.append(float(np.maximum(d - db, 0.0).sum()) / total if total > 1e-6 else 0.0)
+    for k in _DIFF_KERNELS:
+        # Differences shrunk by one 8-bit level: along a heavily blurred direction what is left is
+        # sparse quantisation steps, which a re-blur spreads out and would read as sharpness.
+        d = cv2.max(cv2.absdiff(cv2.filter2D(y, -1, k, borderType=cv2.BORDER_REPLICATE), 0.0) - 1.0, 0.0)
+        db = cv2.max(cv2.absdiff(cv2.filter2D(yb, -1, k, borderType=cv2.BORDER_REPLICATE), 0.0) - 1.0, 0.0)
+        total = cv2.sumElems(d)[0]
+        lost = cv2.sumElems(cv2.max(cv2.subtract(d, db), 0.0))[0]
+        out.append(lost / total if total > 1e-6 else 0.0)
     return np.array(out)
 
 
 def blur_index(y: np.ndarray) -> float:
-    """Perceived blur, 0..1 (0 = crisp, ~0.3-0.5 typical sharp photo, -> 1 = featureless).
+    """Perceived blur, 0..1 (~0.35-0.6 typical sharp photo, >= 0.74 clearly blurred, 1 = flat).
 
     A re-blur test (the idea of Crete et al. 2007): blurring an already blurred image changes its
     neighbour differences little. Measured in four directions so that motion blur (which leaves
     edges along the motion sharp) counts, at full and half scale so that heavy blur still moves it;
     the worst direction counts for half, the mean for the other half.
     """
-    if min(y.shape) < 4:
-        return 0.0
     scores = []
     for img in (y, _half(y)):
         if min(img.shape) < 4:
             continue
-        keep = _reblur_loss(img, 1.0)
-        b = 1.0 - keep
+        b = 1.0 - _reblur_loss(img, 1.0)
         scores.append(0.5 * float(b.max()) + 0.5 * float(b.mean()))
-    return float(np.mean(scores))
+    return float(np.mean(scores)) if scores else 0.0
 
 
 def _half(y: np.ndarray) -> np.ndarray:
@@ -95,8 +99,8 @@ def detail_ratio(y: np.ndarray) -> float:
     """Energy of the finest octave over the next one (dimensionless, >= 0).
 
     Natural photos are roughly scale invariant, so this ratio is fairly stable across content
-    (~0.2-0.6 for a sharp full-resolution photo); an upscaled or softened image has lost its top
-    octave (-> 0), white noise raises it (-> ~3). "Effective resolution" in one number.
+    (~0.4-2 for a sharp full-resolution photo); an upscaled or softened image has lost its top
+    octave (-> 0), white noise raises it. "Effective resolution" in one number.
     """
     h, w = y.shape
     if min(h, w) < 8:
@@ -108,13 +112,14 @@ def detail_ratio(y: np.ndarray) -> float:
                             (w, h), interpolation=cv2.INTER_LINEAR)
     # 8-bit rounding is white noise of variance 1/12; about 3/4 of it lands in the finest octave
     # and 3/16 in the next. Without this floor a heavily blurred image reads as detailed again.
-    fine = max(float(np.mean((y - up_half) ** 2)) - 0.75 / 12.0, 0.0)
-    mid = max(float(np.mean((up_half - up_quarter) ** 2)) - 0.19 / 12.0, 0.0)
+    n = float(h * w)
+    fine = max(cv2.norm(y, up_half, cv2.NORM_L2SQR) / n - 0.75 / 12.0, 0.0)
+    mid = max(cv2.norm(up_half, up_quarter, cv2.NORM_L2SQR) / n - 0.19 / 12.0, 0.0)
     return fine / mid if mid > 1e-3 else 0.0
 
 
 def blockiness(y: np.ndarray) -> float:
-    """8x8 block-boundary discontinuity, >= 0 (~1.0 or less = none, 1.3+ = visible JPEG blocks).
+    """8x8 block-boundary discontinuity, >= 0 (~1.0-1.1 = none, >= 1.45 = visible JPEG blocks).
 
     Mean absolute neighbour differences, folded by position modulo 8, per axis; for each phase the
     ratio to the largest other phase of the same parity (so that the period-2 and period-4
@@ -140,53 +145,59 @@ def _srgb_to_linear_lut() -> np.ndarray:
 
 _LINEAR = _srgb_to_linear_lut()
 _EV_FLOOR = 2.0 ** -12  # linear light floor so that black has a finite EV
+_LEVELS = np.arange(256, dtype=np.float64) / 255.0
+_HIGHLIGHT_W = np.square(np.maximum(_LEVELS - 0.6, 0.0) / 0.4)
+_SHADOW_W = np.square(np.maximum(0.35 - _LEVELS, 0.0) / 0.35)
 
 
-def exposure(image: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Exposure measurements of an (H, W, 3) uint8 RGB ``image`` and its luminance ``y``.
+def _hist(channel: np.ndarray) -> np.ndarray:
+    return cv2.calcHist([channel], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+
+
+def exposure(image: np.ndarray) -> dict[str, float]:
+    """Exposure measurements of an (H, W, 3) uint8 RGB ``image`` (all from 8-bit histograms).
 
     Fractions in 0..1: ``mean_luma`` (mean luminance / 255), ``clipped_highlights`` (luminance
     >= 250: white, detail lost), ``clipped_shadows`` (luminance <= 5), ``highlight_load`` (mean of
     ((max channel / 255 - 0.6) / 0.4)^2, a smooth measure of how much sits near the top) and
     ``shadow_load`` (mean of ((0.35 - luminance / 255) / 0.35)^2, near the bottom).
-    Exposure values in stops (EV, log2 of linear light; 0 = white, -2.5 = mid grey):
+    Exposure values in stops (EV, log2 of linear light; 0 = white, ~-2.5 = mid grey):
     ``ev_mean`` (of the mean linear luminance), ``ev_high`` (99th percentile: where the
-    highlights sit, -0.5..0 in a well exposed photo) and ``ev_low`` (5th percentile: the shadows).
+    highlights sit, -1..0 in a well exposed photo) and ``ev_low`` (5th percentile: the shadows).
     A change of exposure by k stops moves all three by k until clipping stops them.
     ``tonal_entropy``: mean over R, G, B of the 8-bit histogram's entropy, bits (0..8; ~6.5-7.8
     for photos). Raising exposure maps levels one-to-one until they clip, lowering it merges
     levels: both lose entropy, so this measures exposure *damage* rather than brightness.
     """
-    n = float(y.size)
-    v = image.max(axis=2).astype(np.float32) / 255.0
-    yl = y / 255.0
-    hist = np.bincount(np.clip(y, 0, 255).astype(np.uint8).ravel(), minlength=256).astype(np.float64)
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    r, g, b = cv2.split(image)
+    hist = _hist(gray)
+    n = float(hist.sum())
     cdf = np.cumsum(hist) / n
+    vhist = _hist(cv2.max(cv2.max(r, g), b))
     mean_lin = float((hist * _LINEAR).sum() / n)
     return {
-        "mean_luma": float(yl.mean()),
-        "clipped_highlights": float(cdf[-1] - cdf[249]),
+        "mean_luma": float((hist * _LEVELS).sum() / n),
+        "clipped_highlights": float(max(1.0 - cdf[249], 0.0)),
         "clipped_shadows": float(cdf[5]),
-        "highlight_load": float(np.mean(np.square(np.maximum(v - 0.6, 0.0) / 0.4))),
-        "shadow_load": float(np.mean(np.square(np.maximum(0.35 - yl, 0.0) / 0.35))),
+        "highlight_load": float((vhist * _HIGHLIGHT_W).sum() / n),
+        "shadow_load": float((hist * _SHADOW_W).sum() / n),
         "ev_mean": float(np.log2(max(mean_lin, _EV_FLOOR))),
         "ev_high": _ev_at(cdf, 0.99),
         "ev_low": _ev_at(cdf, 0.05),
-        "tonal_entropy": float(np.mean([_entropy(image[:, :, c]) for c in range(3)])),
+        "tonal_entropy": float(np.mean([_entropy(_hist(c)) for c in (r, g, b)])),
     }
 
 
-def _entropy(channel: np.ndarray) -> float:
-    h = np.bincount(channel.ravel(), minlength=256).astype(np.float64)
-    p = h[h > 0] / h.sum()
+def _entropy(hist: np.ndarray) -> float:
+    p = hist[hist > 0] / hist.sum()
     return float(-(p * np.log2(p)).sum())
 
 
 def _ev_at(cdf: np.ndarray, q: float) -> float:
     """EV of the ``q`` quantile of an 8-bit histogram's cdf, interpolated inside the bin so that
     small exposure changes still move it."""
-    i = int(np.searchsorted(cdf, q))
-    i = min(i, 255)
+    i = min(int(np.searchsorted(cdf, q)), 255)
     lo = cdf[i - 1] if i > 0 else 0.0
     frac = (q - lo) / max(cdf[i] - lo, 1e-12)  # where inside bin i the quantile falls
     value = min(max(i - 0.5 + frac, 0.0), 255.0)
