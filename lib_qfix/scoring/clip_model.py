@@ -172,7 +172,11 @@ def load_clip(model: str = "RN50", pretrained: str = "openai", device: str = "au
             net = open_clip.create_model(name, pretrained=None)
             sd = _read_state_dict(path)
             _resize_visual_pos_embed(sd, net)
-            missing, unexpected = net.load_state_dict(sd, strict=False)
+            try:
+                missing, _ = net.load_state_dict(sd, strict=False)
+            except RuntimeError as e:  # shape mismatch: a checkpoint of another architecture
+                detail = str(e).strip().splitlines()[-1].strip()
+                raise WeightsUnavailable(f"{path} does not fit CLIP model {name}: {detail}") from None
             missing = [k for k in missing if k != "attn_mask"]
             if missing:
                 raise WeightsUnavailable(

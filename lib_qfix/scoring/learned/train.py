@@ -49,8 +49,10 @@ class TrainResult:
     template_low: str
     history: tuple[EpochStats, ...]
     zero_shot_val_srcc: float | None
+    zero_shot_train_loss: float
     val_srcc: float | None
     train_srcc: float
+    train_loss: float  # BCE on the training split after the final epoch (compare zero_shot_train_loss)
     n_train: int
     n_val: int
 
@@ -68,6 +70,14 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     ra, rb = ra - ra.mean(), rb - rb.mean()
     den = float(np.sqrt((ra * ra).sum() * (rb * rb).sum()))
     return float((ra * rb).sum() / den) if den > 0 else 0.0
+
+
+def project(g_d, g_g, lam: float):
+    """(gradient, projected?): G_d − λ·<G_d,G_g>/‖G_g‖²·G_g where <G_d,G_g> > 0, else G_d unchanged."""
+    dot, norm2 = (g_d * g_g).sum(), (g_g * g_g).sum()
+    if lam > 0 and dot > 0 and norm2 > 1e-20:
+        return g_d - lam * dot / norm2 * g_g, True
+    return g_d, False
 
 
 def split(n: int, val_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +138,7 @@ def train_prompts(clip, features, scores: Sequence[float], *, n_ctx: int = 4, ep
         return loss, spearman(p, y_all[idx]), p
 
     zero_shot = evaluate(va)[1]
+    zero_shot_train_loss = evaluate(tr)[0]
     opt = torch.optim.Adam([ctx], lr=lr)
     gen = np.random.default_rng(seed + 1)
     history: list[EpochStats] = []
@@ -144,11 +155,8 @@ def train_prompts(clip, features, scores: Sequence[float], *, n_ctx: int = 4, ep
                 ts = encode_with_context(clip, tok_s, ctx)
                 log_p = (scale * feats[idx] @ ts.T).log_softmax(-1)
                 kl = F.kl_div(log_p, ref_scene[idx], log_target=True, reduction="batchmean")
-                g_g = torch.autograd.grad(kl, ctx)[0]
-                dot, norm2 = (g_d * g_g).sum(), (g_g * g_g).sum()
-                if dot > 0 and norm2 > 1e-20:
-                    g_d = g_d - lam * dot / norm2 * g_g
-                    projected += 1
+                g_d, did = project(g_d, torch.autograd.grad(kl, ctx)[0], lam)
+                projected += did
             opt.zero_grad()
             ctx.grad = g_d
             opt.step()
@@ -159,7 +167,6 @@ def train_prompts(clip, features, scores: Sequence[float], *, n_ctx: int = 4, ep
         bar.set_postfix(loss=f"{history[-1].train_loss:.4f}",
                         val_srcc="-" if val_srcc is None else f"{val_srcc:.3f}")
     bar.close()
-    train_srcc = evaluate(tr)[1] or 0.0
-    last = history[-1]
-    return TrainResult(ctx.detach().cpu(), t_high, t_low, tuple(history), zero_shot, last.val_srcc,
-                       float(train_srcc), len(tr), len(va))
+    train_loss, train_srcc, _ = evaluate(tr)
+    return TrainResult(ctx.detach().cpu(), t_high, t_low, tuple(history), zero_shot, float(zero_shot_train_loss),
+                       history[-1].val_srcc, float(train_srcc or 0.0), float(train_loss), len(tr), len(va))
