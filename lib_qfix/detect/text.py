@@ -48,7 +48,7 @@ MAX_LINE_AREA = 0.2
 _TEXT_WORDS = re.compile(
     r"\b(signs?|signboards?|signage|logos?|text|texts|caption(?:ed|s)?|posters?|letter(?:ing|s)?|typograph\w*|"
     r"titles?|labels?|banners?|headlines?|words?|written|writing|says|saying|quotes?|billboards?|newspapers?|"
-    r"magazine|book cover|menu|graffiti|calligraphy|neon|subtitles?|comic|speech bubble|t-shirt print|"
+    r"magazine|book cover|menu|graffiti|calligraphy|subtitles?|comic|speech bubble|t-shirt print|"
     r"inscription|handwriting|signature|watermark)\b", re.IGNORECASE)
 _QUOTED = re.compile(r"(?:^|[\s(:])[\"“'‘]([^\"”'’]{2,})[\"”'’]")
 

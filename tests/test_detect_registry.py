@@ -1,0 +1,82 @@
+"""Detectors through the registry and the diagnose pipeline: lookup, caching, regions, negative, errors."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from bench.fixtures_detect import FACE_LABELS, watermark_cases
+from lib_qfix.detect.faces import FaceDetector
+from lib_qfix.detect.hands import HandDetector
+from lib_qfix.detect.nms import iou, merge_boxes, nms, to_int_box
+from lib_qfix.detect.text import TextDetector
+from lib_qfix.diagnose import run_detectors
+from lib_qfix.options import DEFAULTS
+from lib_qfix.registry import create_detector
+
+
+def test_registry_builds_each_detector_once():
+    for name, cls in (("face", FaceDetector), ("hand", HandDetector), ("text", TextDetector)):
+        d = create_detector(name)
+        assert isinstance(d, cls) and d.name == name
+        assert create_detector(name) is d
+
+
+def test_import_is_cheap():
+    import subprocess
+    import sys
+
+    code = ("import sys, lib_qfix.detect.faces, lib_qfix.detect.hands, lib_qfix.detect.text;"
+            "print(sorted(m for m in ('mediapipe', 'rapidocr', 'onnxruntime', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def blurred_face_with_watermark() -> np.ndarray:
+    case = next(c for c in watermark_cases() if c.name == "wm-0.4-22-0")  # astronaut, top-left
+    img = case.image.copy()
+    x0, y0, x1, y1 = FACE_LABELS["astronaut"]
+    img[y0:y1, x0:x1] = cv2.GaussianBlur(img[y0:y1, x0:x1], (0, 0), 3)
+    return img
+
+
+def test_run_detectors_reports_faces_and_watermarks(blurred_face_with_watermark):
+    regions, warnings = run_detectors(blurred_face_with_watermark, DEFAULTS)
+    assert warnings == []
+    kinds = {r.kind for r in regions}
+    assert {"face", "watermark"} <= kinds
+    face = next(r for r in regions if r.kind == "face")
+    assert "blurry_face" in face.defects and iou(face.box, FACE_LABELS["astronaut"]) > 0.5
+
+
+def test_diagnose_negative_reflects_findings(blurred_face_with_watermark):
+    from lib_qfix.diagnose import diagnose
+
+    report = diagnose(blurred_face_with_watermark, DEFAULTS)
+    data = report.to_json()
+    assert any(r["kind"] == "face" and "blurry_face" in r["defects"] for r in data["regions"])
+    assert "blurry face" in report.negative
+    # the corner text is judged a watermark or a signature depending on its contrast; either is negated
+    assert "watermark" in report.negative or "signature" in report.negative
+
+
+def test_a_failing_detector_is_a_warning_not_silence(monkeypatch, astronaut):
+    def broken(self, image, options, prompt=""):
+        raise RuntimeError("model file missing")
+
+    monkeypatch.setattr(HandDetector, "detect", broken)
+    regions, warnings = run_detectors(astronaut, DEFAULTS)
+    assert any(w.startswith("hand detector failed: RuntimeError: model file missing") for w in warnings)
+    assert any(r.kind == "face" for r in regions)
+
+
+def test_box_helpers():
+    boxes = [(0, 0, 10, 10), (1, 1, 11, 11), (2, 2, 6, 6), (50, 50, 60, 60)]
+    # 2 has the best score; 0 and 1 contain it (nested boxes: the same object at two scales) and go
+    assert nms(boxes, [0.9, 0.8, 0.95, 0.5]) == [2, 3]
+    assert nms(boxes, [0.9, 0.8, 0.7, 0.5]) == [0, 3]
+    assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(1 / 3)
+    assert to_int_box((-3.2, 4.5, 700.1, 20.2), 640, 480) == (0, 4, 640, 21)
+    assert merge_boxes([(0, 0, 10, 10), (2, 2, 12, 12), (40, 40, 50, 50)], 0.4) == [(0, 0, 12, 12), (40, 40, 50, 50)]
