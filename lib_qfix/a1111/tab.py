@@ -1,0 +1,179 @@
+"""The A1111 "QFix" tab (gradio 3.41.2): score a folder (or uploads), see the sorted gallery with
+scores and reasons and the histogram, move the threshold to re-split keep/reject live, export CSV,
+move rejects after a confirmation. Long runs report progress and can be cancelled.
+
+All the work is in :mod:`lib_qfix.filter.session`; this module only lays out widgets and wires
+events. Registered by :mod:`lib_qfix.a1111.callbacks` through ``script_callbacks.on_ui_tabs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from lib_qfix.filter.session import Canceller, FilterSession, run_session, stage_uploads
+
+DETECTORS = ("faces", "hands", "text")
+_cancel = Canceller()  # one per server: the Cancel button stops the run in progress
+
+
+def _scorers() -> list[str]:
+    from lib_qfix.registry import scorer_names
+
+    return list(scorer_names())
+
+
+def _presets() -> list[str]:
+    try:
+        from lib_qfix.presets import list_presets
+
+        names = [p.name for p in list_presets() if p.error is None]
+    except Exception:  # presets unavailable: the built-in defaults still work
+        names = []
+    return names or ["default"]
+
+
+def _options(scorer: str, preset: str) -> Any:
+    from lib_qfix.presets import resolve_options
+
+    return resolve_options(preset or "default", {"scorer": scorer or "offline"})
+
+
+def _views(session: FilterSession | None, threshold: float, keep_top: str, best: bool):
+    """(gallery, histogram html, summary markdown) for the current split."""
+    if session is None:
+        return [], "", ""
+    try:
+        decisions = session.decisions(threshold, keep_top, best)
+    except ValueError as e:
+        return gr.update(), gr.update(), f"**{e}**"
+    line = None if (keep_top or "").strip() else threshold
+    return session.gallery(decisions), session.histogram(line), session.summary(decisions)
+
+
+def score(folders: str, files: list | None, scorer: str, preset: str, detect: list[str], threshold: float,
+          keep_top: str, best: bool, progress: Any = None):
+    """Event handler of "Score": returns (session, gallery, histogram, summary, message)."""
+    from lib_qfix.filter.cache import default_cache_path
+    from lib_qfix.filter.scan import ScanError
+    from lib_qfix.options import OptionError
+
+    _cancel.reset()
+    uploads = [getattr(f, "name", f) for f in (files or [])]
+    roots = [line.strip() for line in (folders or "").splitlines() if line.strip()]
+    staged = bool(uploads) and not roots
+    if staged:
+        roots = [stage_uploads(uploads)]
+    if not roots:
+        return None, [], "", "", "Give a folder (one per line) or upload images."
+
+    def report(done: int, total: int, cached: int) -> None:
+        if progress is not None:
+            progress((done, total), desc=f"scoring ({cached} from cache)", unit="images")
+
+    try:
+        session = run_session(roots, _options(scorer, preset), uploaded=staged,
+                              cache_path=default_cache_path(), detect=tuple(detect or ()), progress=report,
+                              should_stop=_cancel)
+    except (ScanError, OptionError, ValueError) as e:
+        return None, [], "", "", f"**{e}**"
+    gallery, hist, summary = _views(session, threshold, keep_top, best)
+    msg = "Cancelled: showing the images scored so far." if session.result.interrupted else ""
+    if session.skipped:
+        msg += f" Skipped {len(session.skipped)} path(s) (symlinks or output folders)."
+    for w in session.result.warnings:
+        msg += f" Warning: {w}"
+    return session, gallery, hist, summary, msg.strip()
+
+
+def score_with_progress(folders, files, scorer, preset, detect, threshold, keep_top, best,
+                        progress=gr.Progress()):  # noqa: B008 - gradio injects progress this way
+    return score(folders, files, scorer, preset, detect, threshold, keep_top, best, progress)
+
+
+def cancel() -> str:
+    _cancel.cancel()
+    return "Cancelling after the current batch…"
+
+
+def export(session: FilterSession | None, threshold: float, keep_top: str, best: bool):
+    if session is None:
+        return None, "Score a folder first."
+    return session.export_csv(session.decisions(threshold, keep_top, best)), ""
+
+
+def ask_move(session: FilterSession | None, threshold: float, keep_top: str, best: bool, dest: str):
+    """First step of "Move rejects": show the confirmation box with what would happen."""
+    if session is None:
+        return gr.update(visible=False), "", "Score a folder first."
+    ok, msg = session.check_move(session.decisions(threshold, keep_top, best), dest)
+    if not ok:
+        return gr.update(visible=False), "", msg
+    return gr.update(visible=True), msg, ""
+
+
+def do_move(session: FilterSession | None, threshold: float, keep_top: str, best: bool, dest: str):
+    """Second step: move, hide the box, report what happened (the session stays, files moved)."""
+    if session is None:
+        return gr.update(visible=False), "Score a folder first."
+    try:
+        res = session.move_rejects(session.decisions(threshold, keep_top, best), dest)
+    except ValueError as e:
+        return gr.update(visible=False), f"**{e}**"
+    msg = f"Moved {len(res.done)} file(s). Manifest: `{res.manifest}`"
+    if res.errors:
+        msg += "\n\n" + "\n".join(f"- {e}" for e in res.errors[:20])
+    return gr.update(visible=False), msg
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks(analytics_enabled=False) as ui:
+        session = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=1):
+                folders = gr.Textbox(label="Folders (one per line)", lines=2, elem_id="qfix_tab_folders")
+                files = gr.File(label="…or upload images", file_count="multiple", file_types=["image"])
+                with gr.Row():
+                    scorer = gr.Dropdown(_scorers(), value="offline", label="Scorer", elem_id="qfix_tab_scorer")
+                    preset = gr.Dropdown(_presets(), value="default", label="Preset", elem_id="qfix_tab_preset")
+                detect = gr.CheckboxGroup(list(DETECTORS), value=[], label="Detectors (slower)")
+                with gr.Row():
+                    run_btn = gr.Button("Score", variant="primary", elem_id="qfix_tab_score")
+                    stop_btn = gr.Button("Cancel", elem_id="qfix_tab_cancel")
+                threshold = gr.Slider(0.0, 1.0, value=0.5, step=0.01, label="Quality threshold",
+                                      elem_id="qfix_tab_threshold")
+                keep_top = gr.Textbox(label="…or keep the top N or P% (overrides the threshold)", value="")
+                best = gr.Checkbox(False, label="Keep only the best of each near-duplicate burst")
+                summary = gr.Markdown()
+                message = gr.Markdown()
+                hist = gr.HTML()
+                with gr.Row():
+                    export_btn = gr.Button("Export CSV")
+                    csv_file = gr.File(label="CSV", interactive=False)
+                dest = gr.Textbox(label="Move rejects to (folder)")
+                move_btn = gr.Button("Move rejects…", variant="stop")
+                with gr.Group(visible=False) as confirm:
+                    confirm_text = gr.Markdown()
+                    with gr.Row():
+                        yes_btn = gr.Button("Confirm move", variant="stop")
+                        no_btn = gr.Button("Keep files where they are")
+            with gr.Column(scale=3):
+                gallery = gr.Gallery(label="Images, best first", columns=6, object_fit="contain",
+                                     elem_id="qfix_tab_gallery")
+        split = [threshold, keep_top, best]
+        run_evt = run_btn.click(score_with_progress, [folders, files, scorer, preset, detect, *split],
+                                [session, gallery, hist, summary, message])
+        stop_btn.click(cancel, None, message, cancels=[run_evt])
+        for comp in split:
+            comp.change(_views, [session, *split], [gallery, hist, summary])
+        export_btn.click(export, [session, *split], [csv_file, message])
+        move_btn.click(ask_move, [session, *split, dest], [confirm, confirm_text, message])
+        yes_btn.click(do_move, [session, *split, dest], [confirm, message])
+        no_btn.click(lambda: (gr.update(visible=False), "Nothing moved."), None, [confirm, message])
+    return ui
+
+
+def on_ui_tabs() -> list[tuple[gr.Blocks, str, str]]:
+    """The A1111 ``on_ui_tabs`` callback."""
+    return [(build(), "QFix", "qfix_tab")]

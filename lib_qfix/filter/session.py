@@ -1,0 +1,134 @@
+"""A filter session for interactive front ends (the A1111 "QFix" tab): score once, then re-split
+keep/reject live as the threshold moves, export CSV, move rejects after a confirmation.
+Host-agnostic (no gradio here); the tab only wires widgets to these methods."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lib_qfix.filter.actions import ActionResult, apply
+from lib_qfix.filter.decide import decide
+from lib_qfix.filter.engine_local import RunResult
+from lib_qfix.filter.records import Decision
+from lib_qfix.filter.report import histogram_svg, write_csv
+
+
+@dataclass
+class FilterSession:
+    """The scored records of one run plus what the UI needs. ``uploaded``: the images are
+    temporary copies of uploads (moving them would be meaningless, so it is refused)."""
+
+    result: RunResult
+    roots: list[str]
+    uploaded: bool = False
+    bursts: dict[str, int] = field(default_factory=dict)
+    thumb_dir: str = ""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def decisions(self, threshold: float, keep_top: str | None = None, best_of_burst: bool = False) -> list[Decision]:
+        return decide(self.result.records, threshold, keep_top or None, self.bursts, best_of_burst)
+
+    def thumb_paths(self) -> dict[str, str]:
+        """Thumbnails written once as files (the gallery shows files, not re-encoded arrays)."""
+        if not self.thumb_dir:
+            self.thumb_dir = tempfile.mkdtemp(prefix="qfix-thumbs-")
+            for n, r in enumerate(self.result.records):
+                if r.thumb:
+                    Path(self.thumb_dir, f"{n:06d}.jpg").write_bytes(r.thumb)
+        return {r.path: os.path.join(self.thumb_dir, f"{n:06d}.jpg")
+                for n, r in enumerate(self.result.records) if r.thumb}
+
+    def gallery(self, decisions: Sequence[Decision], limit: int = 1000) -> list[tuple[str, str]]:
+        """(thumbnail path, caption) best first: ``#rank quality status: first reasons``."""
+        thumbs = self.thumb_paths()
+        ordered = sorted((d for d in decisions if d.record.path in thumbs),
+                         key=lambda d: (-(d.record.quality or 0.0), d.record.path))
+        out = []
+        for d in ordered[:limit]:
+            why = "; ".join(d.reasons[:2])
+            out.append((thumbs[d.record.path], f"#{d.rank} {d.record.quality:.3f} {d.status}"
+                        + (f": {why}" if why else "") + f" — {d.record.rel}"))
+        return out
+
+    def summary(self, decisions: Sequence[Decision]) -> str:
+        n = {s: sum(d.status == s for d in decisions) for s in ("keep", "reject", "error")}
+        extra = " (interrupted: partial)" if self.result.interrupted else ""
+        return (f"**{len(decisions)} images**{extra}: {n['keep']} keep, {n['reject']} reject, {n['error']} unreadable"
+                f" · {self.result.cached} from cache")
+
+    def histogram(self, threshold: float | None) -> str:
+        return histogram_svg([r.quality for r in self.result.records if r.quality is not None], threshold)
+
+    def export_csv(self, decisions: Sequence[Decision]) -> str:
+        path = os.path.join(tempfile.mkdtemp(prefix="qfix-csv-"), "qfix-decisions.csv")
+        write_csv(decisions, path)
+        return path
+
+    def check_move(self, decisions: Sequence[Decision], dest: str) -> tuple[bool, str]:
+        """(allowed, message): what a move would do, for the confirmation step."""
+        if self.uploaded:
+            return False, "These are uploaded copies; moving applies to a folder only."
+        if not dest or not dest.strip():
+            return False, "Give a destination folder for the rejects."
+        d = Path(dest.strip()).expanduser().resolve()
+        if any(d == Path(r) for r in self.roots):
+            return False, f"{d} is a scanned folder; choose another destination."
+        n = sum(x.status == "reject" for x in decisions)
+        if not n:
+            return False, "Nothing to move: no image is rejected."
+        return True, (f"Move **{n}** rejected image(s) to `{d}`? Relative paths are kept, nothing is "
+                      "overwritten, and a manifest is written there (undo: `qfix filter --undo MANIFEST`).")
+
+    def move_rejects(self, decisions: Sequence[Decision], dest: str) -> ActionResult:
+        ok, msg = self.check_move(decisions, dest)
+        if not ok:
+            raise ValueError(msg)
+        d = Path(dest.strip()).expanduser().resolve()
+        manifest = d / f"qfix-manifest-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        return apply(decisions, manifest, move_rejects_to=d)
+
+
+def stage_uploads(paths: Sequence[str]) -> str:
+    """Copy uploaded files (gradio temp files) into one fresh folder so they scan as one root."""
+    folder = tempfile.mkdtemp(prefix="qfix-upload-")
+    for n, p in enumerate(paths):
+        shutil.copyfile(p, os.path.join(folder, f"{n:05d}_{os.path.basename(p)}"))
+    return folder
+
+
+class Canceller:
+    """A cancel flag a Cancel button sets and the engine polls between batches."""
+
+    def __init__(self):
+        self._event = threading.Event()
+
+    def reset(self) -> None:
+        self._event.clear()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    def __call__(self) -> bool:
+        return self._event.is_set()
+
+
+def run_session(folders: Sequence[str], options: Any, *, uploaded: bool = False, cache_path: Any = None,
+                detect: tuple[str, ...] = (), progress: Callable[[int, int, int], None] | None = None,
+                should_stop: Callable[[], bool] | None = None) -> FilterSession:
+    """Scan and score ``folders`` into a :class:`FilterSession` (raises ScanError for bad folders)."""
+    from lib_qfix.filter.bursts import group_bursts
+    from lib_qfix.filter.job import RunConfig
+    from lib_qfix.filter.pipeline import score_folders
+
+    found, res = score_folders(list(folders), options, RunConfig(detect=detect), cache_path=cache_path,
+                               progress=progress, should_stop=should_stop)
+    roots = [str(Path(f).resolve()) for f in folders]
+    return FilterSession(res, roots, uploaded, group_bursts(res.records), skipped=found.skipped)
