@@ -9,6 +9,8 @@ agreement with people.
 
     .venv/bin/python -m bench.ladder            # all photos (~2 min on 2 cores)
     .venv/bin/python -m bench.ladder --quick    # three photos
+    .venv/bin/python -m bench.ladder --holdout  # other bundled scikit-image photos (out of sample:
+                                                # the score's constants were set on the default set)
 
 Last line: ``ladder: mean_srcc=… min_distortion_srcc=… ms=… brisque_ms=…``
 """
@@ -27,6 +29,9 @@ from lib_qfix.samples import all_photos
 from lib_qfix.scoring.offline import OfflineScorer
 
 QUICK_PHOTOS = ("astronaut", "coffee", "camera")
+#: Photographic scikit-image images outside lib_qfix.samples (never used to set the constants).
+HOLDOUT_PHOTOS = ("coins", "moon", "immunohistochemistry", "hubble_deep_field", "brick", "gravel",
+                  "retina", "text", "page", "cat")
 MOTION_ANGLES = (0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 15.0, 75.0)  # one per photo, fixed
 
 
@@ -48,20 +53,35 @@ def srcc(badness: list[float], levels=LEVELS) -> float:
     return float(np.corrcoef(rb, rl)[0, 1])
 
 
-def load_photos(quick: bool) -> dict[str, np.ndarray]:
-    photos = all_photos()
+def _holdout() -> dict[str, np.ndarray]:
+    from lib_qfix.samples import skimage_photo
+
+    out = {}
+    for name in HOLDOUT_PHOTOS:
+        try:
+            out[name] = skimage_photo(name)
+        except Exception:  # not bundled with this scikit-image (would download)
+            continue
+    return out
+
+
+def load_photos(quick: bool, holdout: bool = False) -> dict[str, np.ndarray]:
+    photos = _holdout() if holdout else all_photos()
     if quick:
-        photos = {k: v for k, v in photos.items() if k in QUICK_PHOTOS}
+        photos = dict(list(photos.items())[:3]) if holdout else \
+            {k: v for k, v in photos.items() if k in QUICK_PHOTOS}
     return {k: cv2.resize(v, (512, 512), interpolation=cv2.INTER_AREA) for k, v in photos.items()}
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_PHOTOS)}")
+    ap.add_argument("--holdout", action="store_true",
+                    help="other bundled scikit-image photos instead (an out-of-sample check)")
     ap.add_argument("--no-brisque", action="store_true", help="skip the BRISQUE peer (faster)")
     args = ap.parse_args(argv)
 
-    photos = load_photos(args.quick)
+    photos = load_photos(args.quick, args.holdout)
     scorer = OfflineScorer()
     brisque = None
     if not args.no_brisque:

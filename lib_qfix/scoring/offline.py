@@ -1,26 +1,33 @@
 """The offline quality score: classical measurements, no model download, ~10-30 ms per 512² image.
 
-Each distortion family gets a *severity* z (dimensionless): z = 0 sits where the distortion is
-clearly visible on a 512² image, each unit beyond is about one more "notch", typical clean photos
-sit at z <= -1.5. A severity becomes a penalty ``p = softplus(2z + 1) / 2`` (smooth and strictly
+Each family of defects gets a *severity* z (dimensionless): z = 0 sits where the defect is clearly
+visible on a 512² image, each unit beyond is about one more "notch", clean photos sit at
+z <= -1.5. A severity becomes a penalty ``p = softplus(2z + 1) / 2`` (smooth and strictly
 increasing, so that mild distortions still order correctly; ~0.02 at z = -2, 0.66 at z = 0,
-~z + 0.5 beyond) and the quality is ``exp(-sum p)``, i.e. the product of the per-family
-qualities ``q_<family> = exp(-p)`` reported in the signals.
+~z + 0.5 beyond; see :func:`family_penalty` for the exposure families) and the quality is
+``exp(-sum p)``: exactly the product of the per-family qualities ``q_<family> = exp(-p)``.
 
-Signals (``ScoreResult.signals``; measurements from :mod:`lib_qfix.scoring.signals`):
+Families: ``blur``, ``noise``, ``jpeg``, ``low_resolution``, ``naturalness`` (BRISQUE),
+``tone`` and ``clipping`` (exposure *damage*: tonal levels merged or clipped), ``overexposed`` and
+``underexposed`` (exposure *level*; they count only past the verdict line).
+
+Signals (``ScoreResult.signals``; measurements from :mod:`lib_qfix.scoring.signals` and
+:mod:`lib_qfix.scoring.nss`):
 
 - ``blur``: re-blur index 0..1 (sharp photos ~0.35-0.55, clearly blurred >= 0.72).
 - ``noise_sigma``: luminance noise std in 8-bit units (clean < 1.5, clearly noisy >= 5).
 - ``blockiness``: JPEG 8x8 boundary ratio (clean ~1.0-1.1, clearly blocky >= 1.6).
 - ``detail``: finest-octave / next-octave energy (sharp ~0.4-2, upscaled/soft <= 0.3).
-- ``megapixels``: width * height / 1e6.
+- ``megapixels``: width * height / 1e6 (below 0.1 counts against resolution).
+- ``brisque``: BRISQUE score, ~0-100, lower is better (clean photos mostly < 40).
 - ``mean_luma``, ``clipped_highlights``, ``clipped_shadows``, ``highlight_load``,
-  ``shadow_load``: exposure fractions in 0..1 (see :func:`signals.exposure`).
-- ``z_<family>``: the severities above (families: blur, noise, jpeg, overexposed, underexposed,
-  low_resolution); ``q_<family>``: the per-family quality in 0..1 (1 = no penalty).
+  ``shadow_load``: fractions in 0..1; ``ev_mean``, ``ev_high``, ``ev_low``: stops (<= 0);
+  ``tonal_entropy``: bits, 0..8 (see :func:`lib_qfix.scoring.signals.exposure`).
+- ``z_<family>``: each family's severity; ``q_<family>``: its quality factor in 0..1.
 
 Regions: one global region (``box=None``) per kind "blur", "noise", "jpeg", "exposure",
-"low_resolution"; ``confidence`` = sigmoid(2z), how clearly that defect shows (0.5 at z = 0);
+"low_resolution" (defects "blur", "noise", "jpeg", "overexposed"/"underexposed",
+"low_resolution"); ``confidence`` = sigmoid(2z), how clearly the defect shows (0.5 at z = 0);
 the verdict is "defect" only when z >= ``DEFECT_Z`` (conservative: clean photos stay "ok").
 """
 
@@ -88,7 +95,7 @@ def severities(m: dict[str, float]) -> dict[str, float]:
         "blur": (m["blur"] - 0.68) / 0.08,
         "noise": math.log2(noise / 5.0) / 0.75,
         "jpeg": (math.log(block) - math.log(1.6)) / 0.2,
-        "tone": (8.0 - m["tonal_entropy"] - 2.0) / 0.5,
+        "tone": (8.0 - m["tonal_entropy"] - 4.0) / 0.5,
         "clipping": (math.log10(m["clipped_highlights"] + 1e-3) + 0.5) / 0.5,
         "low_resolution": max(res_pixels, 0.0) + 4.0 * _sigmoid(res_detail) - 3.0,
         "naturalness": (m["brisque"] - 70.0) / 25.0,
@@ -97,8 +104,23 @@ def severities(m: dict[str, float]) -> dict[str, float]:
     }
 
 
-#: Families whose penalties make the quality (the others only decide verdicts).
-QUALITY_FAMILIES = ("blur", "noise", "jpeg", "tone", "clipping", "low_resolution", "naturalness")
+#: Families whose penalties make the quality.
+QUALITY_FAMILIES = ("blur", "noise", "jpeg", "tone", "clipping", "low_resolution", "naturalness",
+                    "overexposed", "underexposed")
+#: Bits of tonal entropy lost, per unit of penalty, on top of the tone hinge: a gentle slope that
+#: orders every exposure change, however small, and rates flat, low-contrast images a bit lower.
+TONE_SLOPE = 0.1
+
+
+def family_penalty(family: str, z: float, m: dict[str, float]) -> float:
+    """The penalty of one family. Exposure *level* (a dark photo is not damaged by being dark)
+    only counts once it is clearly wrong: a sharp hinge at the verdict line, so that a dark photo
+    made brighter is not scored as improving. Tonal damage counts always (see TONE_SLOPE)."""
+    if family in ("overexposed", "underexposed"):
+        return _softplus(4.0 * (z - DEFECT_Z)) / 4.0
+    if family == "tone":
+        return penalty(z) + TONE_SLOPE * max(8.0 - m["tonal_entropy"], 0.0)
+    return penalty(z)
 
 _FAMILY_KIND = {
     "blur": "blur", "noise": "noise", "jpeg": "jpeg", "overexposed": "exposure",
@@ -166,7 +188,7 @@ class OfflineScorer:
     def _score_one(self, image: np.ndarray) -> ScoreResult:
         m = measure(image)
         z = severities(m)
-        penalties = {f: penalty(z[f]) for f in QUALITY_FAMILIES}
+        penalties = {f: family_penalty(f, z[f], m) for f in QUALITY_FAMILIES}
         quality = math.exp(-sum(penalties.values()))
         signals = dict(m)
         signals.update({f"z_{f}": v for f, v in z.items()})

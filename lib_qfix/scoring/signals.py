@@ -35,17 +35,22 @@ def noise_sigma(y: np.ndarray, block: int = 16, percentile: float = 10.0) -> flo
 
     Immerkaer's estimate averaged per ``block`` tile; the ``percentile``-th tile is kept, so
     textured tiles (which inflate the estimate) are ignored as long as some flat areas exist.
-    Tiles whose mean is within 8 of black or white are skipped: clipping hides the noise there.
+    Tiles whose mean is within max(8, 2.5 sigma) of black or white are skipped (sigma from a first
+    pass): clipping hides the noise there.
     """
     if min(y.shape) < 3:
         return 0.0
     resp = cv2.absdiff(cv2.filter2D(y, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT), 0.0)
     tiles = _block_means(resp, block).ravel() * _IMMERKAER_SCALE
     means = _block_means(y, block).ravel()
-    keep = tiles[(means > 8.0) & (means < 247.0)]
-    if keep.size == 0:
-        keep = tiles
-    return float(np.percentile(keep, percentile))
+    sigma = float(np.percentile(tiles, percentile))
+    for _ in range(2):
+        margin = max(8.0, 2.5 * sigma)
+        keep = tiles[(means > margin) & (means < 255.0 - margin)]
+        if keep.size == 0:
+            break
+        sigma = float(np.percentile(keep, percentile))
+    return sigma
 
 
 # Neighbour differences in four directions (x, y and the two diagonals) as 2x2 kernels.
