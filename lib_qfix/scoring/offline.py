@@ -77,9 +77,9 @@ def measure(image: np.ndarray) -> dict[str, float]:
 def severities(m: dict[str, float]) -> dict[str, float]:
     """Severity z per family from the measurements ``m`` (0 = clearly visible defect).
 
-    ``tone`` and ``clipping`` measure exposure *damage* (levels merged or clipped) and drive the
-    quality; ``overexposed`` and ``underexposed`` measure exposure *level* (a dark photo is not
-    damaged by being dark) and drive only the verdicts.
+    ``tone`` and ``clipping`` measure exposure *damage* (levels merged or clipped);
+    ``overexposed`` and ``underexposed`` measure exposure *level* and decide the exposure verdict
+    (their penalties start only there, see :func:`family_penalty`).
     """
     noise = max(m["noise_sigma"], 0.05)
     block = max(m["blockiness"], 0.5)
@@ -121,6 +121,7 @@ def family_penalty(family: str, z: float, m: dict[str, float]) -> float:
     if family == "tone":
         return penalty(z) + TONE_SLOPE * max(8.0 - m["tonal_entropy"], 0.0)
     return penalty(z)
+
 
 _FAMILY_KIND = {
     "blur": "blur", "noise": "noise", "jpeg": "jpeg", "overexposed": "exposure",
