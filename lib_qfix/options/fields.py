@@ -74,7 +74,7 @@ FIELDS: tuple[Field, ...] = (
           "Also look for hands in crops around people (finds far more hands in group shots; slower).", G_DETECT),
     Field("detect_text", "bool", True, "Watermarks and text", "Detect watermarks, signatures and text (OCR).",
           G_DETECT),
-    Field("text_confidence", "float", 0.6, "Text confidence", "Minimum text detection confidence (0..1).",
+    Field("text_confidence", "float", 0.5, "Text confidence", "Minimum text detection confidence (0..1).",
           G_DETECT, 0.0, 1.0, 0.01),
     Field("ignore_text_in_prompt", "bool", True, "Allow text the prompt asks for",
           "Do not treat text as a defect when the prompt asks for text (a sign, a logo, a caption).", G_DETECT),
