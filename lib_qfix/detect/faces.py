@@ -10,7 +10,8 @@ whole image), ``asymmetric_eyes`` (mesh eye widths, iris sizes, eye line vs mout
 ``small_face`` (box short side < 96 px), ``cropped_face`` (cut by the frame; only with
 ``detect_cropping``). ``polygon`` follows ``face_mask``: "hull" the mesh hull, "eyes" the hull of both
 eye outlines, "box" none (use the box); without a mesh the box is used and a reason says so.
-``landmarks`` holds the mesh points (x, y) in pixels when there is a mesh.
+``landmarks`` holds the mesh points (x, y) in pixels when there is a mesh. A detection of at least
+48 px that the mesh cannot confirm is kept only with confidence >= 0.75 (animal faces).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ MAX_MESH_FACES = 8
 MIN_MESH_PX = 20
 MESH_CROP = 1.6
 MESH_MAX_SIDE = 384
+#: a detection the mesh cannot confirm (no mesh on a face this big) needs this confidence: cats and
+#: other animal faces reach 0.5-0.6 with MediaPipe's face detector
+UNCONFIRMED_PX = 48
+UNCONFIRMED_CONFIDENCE = 0.75
 
 
 class FaceDetector:
@@ -50,17 +55,21 @@ class FaceDetector:
         faces.sort(key=lambda f: -area(f.box))
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         image_sharpness = fc.sharpness(gray)
-        return [self._judge(image, gray, image_sharpness, f, i < MAX_MESH_FACES, options)
-                for i, f in enumerate(faces)]
+        judged = [self._judge(image, gray, image_sharpness, f, i < MAX_MESH_FACES, options)
+                  for i, f in enumerate(faces)]
+        return [r for r in judged if r is not None]
 
     def _judge(self, image: np.ndarray, gray: np.ndarray, image_sharpness: float, face: RawFace,
-               use_mesh: bool, options: Any) -> Region:
+               use_mesh: bool, options: Any) -> Region | None:
         h, w = image.shape[:2]
         box = to_int_box(face.box, w, h)
         mesh = None
         reasons: list[str] = []
         if use_mesh and min(box[2] - box[0], box[3] - box[1]) >= MIN_MESH_PX:
             mesh = face_mesh(image, face.box)
+            if mesh is None and min(box[2] - box[0], box[3] - box[1]) >= UNCONFIRMED_PX \
+                    and face.score < UNCONFIRMED_CONFIDENCE:
+                return None
         defects: list[str] = []
         blur, _ = fc.blur_verdict(gray, box, image_sharpness)
         if blur:
@@ -96,8 +105,14 @@ def face_mesh(image: np.ndarray, face_box: tuple[float, float, float, float]) ->
     """Refined face mesh (478, 3) in image pixels (z scaled like x) for the face in ``face_box``,
     or None when the mesh finds no face in the crop. Points may lie outside the image (a cut face)."""
     h, w = image.shape[:2]
-    x0, y0, x1, y1 = to_int_box(scale_box(face_box, MESH_CROP, square=True), w, h)
-    crop = image[y0:y1, x0:x1]
+    bx0, by0, bx1, by1 = (int(round(v)) for v in scale_box(face_box, MESH_CROP, square=True))
+    x0, y0, x1, y1 = max(bx0, 0), max(by0, 0), min(bx1, w), min(by1, h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    # a face cut by the frame keeps its place in a grey-padded square, so the mesh can still fit it
+    crop = cv2.copyMakeBorder(image[y0:y1, x0:x1], y0 - by0, by1 - y1, x0 - bx0, bx1 - x1,
+                              cv2.BORDER_CONSTANT, value=(128, 128, 128))
+    x0, y0, x1, y1 = bx0, by0, bx1, by1
     scale = min(1.0, MESH_MAX_SIDE / max(crop.shape[:2]))
     if scale < 1.0:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)

@@ -15,7 +15,8 @@ Classification rules for each text box (documented, simple, measurable):
   sides);
 - ``text``: everything else (opaque text inside the picture: garbled lettering, captions).
 
-Boxes covering more than :data:`MAX_LINE_AREA` of the image are dropped (textures, not text lines).
+Boxes covering more than :data:`MAX_LINE_AREA` of the image, and squarish boxes (w/h < 1.2) under
+0.8 confidence, are dropped: those are textures (fur, foliage), not text lines.
 
 Regions: kind "watermark" for watermarks and signatures, "text" for text; defects "watermark",
 "signature" or "text". When ``options.ignore_text_in_prompt`` and the prompt asks for text
@@ -44,6 +45,9 @@ OVERLAY_CONTRAST = 0.28
 LONG_ASPECT = 6.0
 #: a "text line" covering more than this fraction of the image is a texture the detector mistook
 MAX_LINE_AREA = 0.2
+#: text lines are wider than tall; a squarish "line" (w/h < 1.2) below 0.8 confidence is fur or foliage
+MIN_LINE_ASPECT = 1.2
+SQUARE_LINE_CONFIDENCE = 0.8
 
 _TEXT_WORDS = re.compile(
     r"\b(signs?|signboards?|signage|logos?|text|texts|caption(?:ed|s)?|posters?|letter(?:ing|s)?|typograph\w*|"
@@ -140,7 +144,10 @@ class TextDetector:
         out = []
         for i in keep:
             box = boxes[i]
-            if box[2] - box[0] < 2 or box[3] - box[1] < 2 or (box[2] - box[0]) * (box[3] - box[1]) > MAX_LINE_AREA * w * h:
+            bw, bh = box[2] - box[0], box[3] - box[1]
+            if bw < 2 or bh < 2 or bw * bh > MAX_LINE_AREA * w * h:
+                continue
+            if bw / bh < MIN_LINE_ASPECT and found[i][1] < SQUARE_LINE_CONFIDENCE:
                 continue
             contrast = stroke_contrast(gray[box[1]:box[3], box[0]:box[2]])
             defect, reason = classify(box, contrast, w, h)
