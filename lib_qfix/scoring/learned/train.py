@@ -121,6 +121,7 @@ def train_prompts(clip, features, scores: Sequence[float], *, n_ctx: int = 4, ep
     tok_q = clip.tokenizer([t_high, t_low], context_length=clip.model.context_length).to(clip.device)
     tok_s = clip.tokenizer([template(n_ctx, s) for s in SCENES],
                            context_length=clip.model.context_length).to(clip.device)
+    tok_all = torch.cat([tok_q, tok_s])
     ctx = init_context(clip, n_ctx, seed).float().clone().requires_grad_(True)
     with torch.no_grad():
         ref_scene = (scale * feats @ encode_with_context(clip, tok_s, ctx).T).log_softmax(-1)
@@ -148,12 +149,13 @@ def train_prompts(clip, features, scores: Sequence[float], *, n_ctx: int = 4, ep
         losses, projected, steps = [], 0, 0
         for k in range(0, len(order), batch_size):
             idx = torch.as_tensor(order[k:k + batch_size], device=clip.device)
-            p = p_high(ctx, idx)
+            # one text forward for the quality and scene prompts; two gradients from it
+            t_all = encode_with_context(clip, tok_all, ctx)
+            p = (scale * feats[idx] @ t_all[:2].T).softmax(-1)[:, 0]
             loss_q = F.binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), target[idx])
-            g_d = torch.autograd.grad(loss_q, ctx)[0]
+            g_d = torch.autograd.grad(loss_q, ctx, retain_graph=lam > 0)[0]
             if lam > 0:
-                ts = encode_with_context(clip, tok_s, ctx)
-                log_p = (scale * feats[idx] @ ts.T).log_softmax(-1)
+                log_p = (scale * feats[idx] @ t_all[2:].T).log_softmax(-1)
                 kl = F.kl_div(log_p, ref_scene[idx], log_target=True, reduction="batchmean")
                 g_d, did = project(g_d, torch.autograd.grad(kl, ctx)[0], lam)
                 projected += did
