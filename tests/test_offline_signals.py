@@ -39,6 +39,23 @@ def test_blur_index_sees_directional_motion_blur(astronaut):
         assert sig.blur_index(_y(dist.motion_blur(astronaut, 4, angle_deg=angle))) > clean + 0.15
 
 
+def test_sharp_subject_before_soft_background_is_not_blur(astronaut):
+    import cv2
+
+    from lib_qfix.scoring.offline import OfflineScorer
+
+    soft = cv2.GaussianBlur(astronaut, (0, 0), 6)
+    mask = np.zeros(astronaut.shape[:2], np.float32)
+    mask[128:384, 128:384] = 1.0  # a sharp subject on a quarter of the frame (bokeh portrait)
+    mask = cv2.GaussianBlur(mask, (0, 0), 8)[:, :, None]
+    bokeh = (astronaut * mask + soft * (1 - mask)).astype(np.uint8)
+    clean = sig.blur_index(_y(astronaut))
+    assert sig.blur_index(_y(bokeh)) < clean + 0.1 < sig.blur_index(_y(soft))
+    defects = {d for r in OfflineScorer().score([bokeh, soft])[0].regions for d in r.defects}
+    assert "blur" not in defects
+    assert "blur" in {d for r in OfflineScorer().score([soft])[0].regions for d in r.defects}
+
+
 def test_blockiness_finds_jpeg_grid_not_upscaling(camera_like):
     clean = sig.blockiness(_y(camera_like))
     assert clean < 1.15

@@ -177,7 +177,7 @@ class OfflineScorer:
     """
 
     name = "offline"
-    version = "offline-1"  # bump whenever measurements, severities or penalties change
+    version = "offline-2"  # bump whenever measurements, severities or penalties change
 
     def score(self, images: Sequence[np.ndarray], prompts: Sequence[str] | None = None) -> list[ScoreResult]:
         """One :class:`ScoreResult` per image, in order."""
