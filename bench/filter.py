@@ -92,6 +92,8 @@ def clip_rate(n: int) -> list[str]:
     import torch
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if "cuda" not in devices:
+        lines.append("clip RN50 random weights (cuda): n/a (no GPU on this machine)")
     for dev in devices:
         try:
             sc = create_scorer("clip-iqa", model="RN50", pretrained="random", pairs="quality5",
@@ -117,7 +119,16 @@ def main() -> int:
     ap.add_argument("--clip-n", type=int, default=32)
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--keep", help="generate into / reuse this folder")
+    ap.add_argument("--clip-only", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.clip_only:
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        for line in clip_rate(a.clip_only):
+            print(line)
+        print(f"clip peak memory: {peak_mb():.0f} MB")
+        return 0
     tmp = Path(a.keep or tempfile.mkdtemp(prefix="qfix-bench-"))
     imgs = tmp / "images"
     if not imgs.exists() or sum(1 for _ in imgs.rglob("*.jpg")) != a.n:
@@ -126,7 +137,7 @@ def main() -> int:
         generate(imgs, a.n)
         print(f"generated {a.n} 512x512 JPEGs in {time.perf_counter() - t0:.1f} s under {imgs}")
     cache = tmp / "cache.sqlite"
-    for p in tmp.glob("cache.sqlite*"):
+    for p in tmp.glob("cache*.sqlite*"):
         p.unlink()
     t1, dec, res = filter_once(imgs, cache, tmp / "out1")
     first = a.n / t1
@@ -140,13 +151,16 @@ def main() -> int:
     print(f"decisions  : {keep} keep, {len(dec) - keep} reject/error; median quality "
           f"{statistics.median(d.record.quality for d in dec if d.record.quality is not None):.3f}")
     mb = peak_mb()
-    print(f"peak memory: {mb:.0f} MB   target <= {TARGET_MB:.0f}  ratio {mb / TARGET_MB:.2f}")
-    for line in clip_rate(a.clip_n):
-        print(line)
+    print(f"peak memory: {mb:.0f} MB   target <= {TARGET_MB:.0f}  ratio {mb / TARGET_MB:.2f}  "
+          "(offline filter runs: this process and its worker processes)")
+    if a.clip_n > 0:  # in a child process, so that CLIP's memory is reported on its own line
+        import subprocess
+
+        r = subprocess.run([sys.executable, __file__, "--clip-only", str(a.clip_n)], capture_output=True, text=True)
+        print(r.stdout.strip() or f"clip: failed ({r.stderr.strip().splitlines()[-1:]})")
     ray_ok = "n/a"
     if not a.no_ray:
         ray_ok = str(compare_ray(imgs, tmp, a.ray_n, dec)).lower()
-    mb = peak_mb()
     print(f"filter: img_per_s={first:.1f} cached_img_per_s={cached:.1f} peak_mb={mb:.0f} ray_identical={ray_ok}")
     if not a.keep:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -153,3 +153,23 @@ def test_exif_orientation_applied(tmp_path, coffee):
     img.save(tmp_path / "o" / "rot.jpg", exif=exif.tobytes())
     res = run(tmp_path / "o", None, SharpnessScorer())
     assert (res.records[0].width, res.records[0].height) == (400, 600)
+
+
+def test_process_pool_gives_the_thread_results_and_resumes(folder, tmp_path):
+    from lib_qfix.options import validate
+
+    opts = validate({"scorer": "offline"})
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 no")
+    _, threads = score_folders([folder], opts, RunConfig(batch_size=4, pool="threads"))
+    _, procs = score_folders([folder], opts, RunConfig(batch_size=4, workers=2, pool="processes"),
+                             cache_path=tmp_path / "p.sqlite")
+    assert [(r.rel, r.quality, r.dhash, r.error is None) for r in procs.records] == \
+        [(r.rel, r.quality, r.dhash, r.error is None) for r in threads.records]
+    assert procs.scored == 12 and procs.failed == 1
+    _, again = score_folders([folder], opts, RunConfig(pool="processes"), cache_path=tmp_path / "p.sqlite")
+    assert again.cached == 12 and again.scored == 0
+
+
+def test_bad_pool_name(folder):
+    with pytest.raises(ValueError, match="pool: 'fork' is not allowed"):
+        run(folder, None, SharpnessScorer(), RunConfig(pool="fork"))

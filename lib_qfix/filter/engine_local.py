@@ -108,6 +108,7 @@ def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = No
               *, scorer: Any = None, progress: Progress | None = None,
               should_stop: Callable[[], bool] | None = None) -> RunResult:
     """Score ``items`` (see the module doc); never raises for a bad image."""
+    scorer_given = scorer
     scorer, warnings = resolve_scorer(options, scorer)
     key = score_key(scorer.name, scorer.version, score_settings(options, cfg))
     total = len(items)
@@ -118,6 +119,15 @@ def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = No
     if progress:
         progress(len(done), total, res.cached)
     workers = cfg.workers or os.cpu_count() or 2
+    if cfg.pool not in ("auto", "threads", "processes"):
+        raise ValueError(f"pool: {cfg.pool!r} is not allowed; allowed: auto, threads, processes")
+    use_procs = cfg.pool == "processes" or (
+        cfg.pool == "auto" and scorer_given is None and options.scorer == "offline" and workers > 1
+        and len(todo) >= 64)
+    if use_procs and todo:
+        _run_processes(todo, options, cfg, workers, key, cache, done, res, progress, should_stop, total)
+        res.records = [done[i] for i in sorted(done)]
+        return res
     window = max(2 * cfg.batch_size, workers * 4)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qfix-decode")
     pending: deque[tuple[int, ScanItem, os.stat_result, Future]] = deque()
@@ -175,3 +185,57 @@ def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = No
         pool.shutdown(wait=False, cancel_futures=True)
     res.records = [done[i] for i in sorted(done)]
     return res
+
+
+def _run_processes(todo, options, cfg, workers, key, cache, done, res, progress, should_stop, total) -> None:
+    """Score ``todo`` in a spawned process pool, batches in flight = 2 per worker; commits each
+    finished batch to the cache. Fills ``done``/``res`` in place."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from lib_qfix.filter.workers import init_worker, process_batch
+
+    by_index = {i: (item, st) for i, item, st in todo}
+    batches = [[(i, item.path) for i, item, _ in todo[k:k + cfg.batch_size]]
+               for k in range(0, len(todo), cfg.batch_size)]
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=init_worker, initargs=(options,))
+    it = iter(batches)
+    pending: set[Future] = set()
+    try:
+        while True:
+            while len(pending) < 2 * workers:
+                b = next(it, None)
+                if b is None:
+                    break
+                pending.add(pool.submit(process_batch, b, options, cfg))
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                files, contents, scores = [], [], []
+                for i, h, err, meta, payload in fut.result():
+                    item, st = by_index[i]
+                    base = _base(item, st, h)
+                    if meta is not None:
+                        base = replace(base, width=meta[0], height=meta[1], dhash=meta[2], thumb=meta[3])
+                    if err:
+                        done[i] = replace(base, error=err)
+                        res.failed += 1
+                        continue
+                    done[i] = apply_payload(base, payload)
+                    res.scored += 1
+                    files.append((item.path, st, h))
+                    contents.append((h, *meta))
+                    scores.append((h, key, payload))
+                if cache is not None:
+                    cache.put_many(files, contents, scores)
+            if progress:
+                progress(len(done), total, res.cached)
+            if should_stop is not None and should_stop():
+                res.interrupted = True
+                break
+    except KeyboardInterrupt:
+        res.interrupted = True
+    finally:
+        pool.shutdown(wait=not res.interrupted, cancel_futures=True)

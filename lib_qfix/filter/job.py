@@ -24,13 +24,16 @@ _DETECT_KEYS = {
 class RunConfig:
     """Engine settings. ``work_side``: long side (pixels) images are scored at, 0 = full size;
     ``max_pixels``: larger images are reported and skipped; ``batch_size``: images per scorer call;
-    ``workers``: decode threads (0 = one per CPU); ``verify``: re-hash every file (ignore stat)."""
+    ``workers``: parallel workers (0 = one per CPU); ``pool``: "threads" (decode in threads, score
+    in the main thread), "processes" (decode and score in worker processes) or "auto" (processes for
+    the offline scorer on 64+ images, else threads); ``verify``: re-hash every file (ignore stat)."""
 
     work_side: int = WORK_SIDE
     max_pixels: int = MAX_PIXELS
     batch_size: int = 16
     workers: int = 0
     verify: bool = False
+    pool: str = "auto"
     detect: tuple[str, ...] = field(default=())
 
 
