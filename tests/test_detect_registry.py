@@ -80,3 +80,24 @@ def test_box_helpers():
     assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(1 / 3)
     assert to_int_box((-3.2, 4.5, 700.1, 20.2), 640, 480) == (0, 4, 640, 21)
     assert merge_boxes([(0, 0, 10, 10), (2, 2, 12, 12), (40, 40, 50, 50)], 0.4) == [(0, 0, 12, 12), (40, 40, 50, 50)]
+
+
+def test_landmark_bytes_decoder_matches_protobuf():
+    from mediapipe.framework.formats import landmark_pb2
+
+    from lib_qfix.detect.mediapipe_runtime import landmarks_from_bytes
+
+    msg = landmark_pb2.NormalizedLandmarkList()
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(-1, 2, (478, 3)).astype(np.float32)
+    for x, y, z in pts:
+        lm = msg.landmark.add()
+        lm.x, lm.y, lm.z = float(x), float(y), float(z)
+    msg.landmark[3].visibility = 0.5  # optional fields must be skipped
+    msg.landmark[7].z = 0.0
+    out = landmarks_from_bytes(msg.SerializeToString())
+    expect = pts.astype(np.float64)
+    expect[7, 2] = 0.0
+    assert out.shape == (478, 3) and np.array_equal(out, expect)
+    with pytest.raises(ValueError, match="unexpected field tag"):
+        landmarks_from_bytes(b"\x12\x00")

@@ -24,7 +24,7 @@ import numpy as np
 from lib_qfix.detect import face_checks as fc
 from lib_qfix.detect.cropping import cropped_reason
 from lib_qfix.detect.face_boxes import RawFace, detect_face_boxes
-from lib_qfix.detect.mediapipe_runtime import check_image, solution
+from lib_qfix.detect.mediapipe_runtime import check_image, landmarks_from_bytes, solution
 from lib_qfix.detect.nms import area, scale_box, to_int_box
 from lib_qfix.types import DEFECT, OK, Region
 
@@ -121,8 +121,12 @@ def face_mesh(image: np.ndarray, face_box: tuple[float, float, float, float]) ->
     def convert(result: Any) -> np.ndarray | None:
         if not result.multi_face_landmarks:
             return None
-        pts = result.multi_face_landmarks[0].landmark
-        return np.array([[p.x * cw + x0, p.y * ch + y0, p.z * cw] for p in pts], dtype=np.float64)
+        first = result.multi_face_landmarks[0]
+        if isinstance(first, bytes):  # the fast path, see mediapipe_runtime._raw_landmark_lists
+            pts = landmarks_from_bytes(first)
+        else:
+            pts = np.array([[p.x, p.y, p.z] for p in first.landmark], dtype=np.float64)
+        return pts * (cw, ch, cw) + (x0, y0, 0.0)
 
     return solution("face_mesh", max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3).run(
         crop, convert)
