@@ -101,7 +101,8 @@ def bench_faces(opts) -> tuple[float, float]:
         ours.append([r.box for r in regions])
         lat.append(dt)
     q = score(ours, truth)
-    print(row("QFix face (detect + mesh + verdicts)", q, lat, cpu_since(n0)))
+    our_cpu = cpu_since(n0)
+    print(row("QFix face (detect + mesh + verdicts)", q, lat, our_cpu))
     try:
         from lib_qfix.compat.torchvision_ops import ensure_torchvision
 
@@ -123,9 +124,10 @@ def bench_faces(opts) -> tuple[float, float]:
             out, dt = timed(fn, pil)
             found.append([tuple(int(v) for v in b) for b in out.bboxes])
             plat.append(dt)
-        p = score(found, truth)
-        print(row(f"ADetailer {ad_version} {name}", p, plat, cpu_since(n0)))
-        print(f"    QFix/ADetailer: recall {q[0] - p[0]:+.2f}, median latency x{statistics.median(lat) / statistics.median(plat):.2f}")
+        p, peer_cpu = score(found, truth), cpu_since(n0)
+        print(row(f"ADetailer {ad_version} {name}", p, plat, peer_cpu))
+        print(f"    QFix/ADetailer: recall {q[0] - p[0]:+.2f}, median latency x{statistics.median(lat) / statistics.median(plat):.2f}"
+              f", cpu x{statistics.median(our_cpu) / statistics.median(peer_cpu):.2f}")
     by_scale: dict[str, list] = {}
     for c, f in zip(cases, ours, strict=True):
         by_scale.setdefault(c.name.rsplit("-", 1)[-1] if c.name.startswith("face-") else "photo", []).append(

@@ -37,7 +37,7 @@ class RawFace:
     model: str
 
 
-GROUP_FACE_FRACTION = 0.12
+GROUP_FACE_FRACTION = 0.1
 TILE_FRACTION = 0.6
 
 

@@ -2,7 +2,8 @@
 
 Pipeline per image: full-range detection (short-range when it finds nothing), filter by
 ``face_confidence`` and ``face_min_area``/``face_max_area`` (fractions of the image area), then for
-each face (largest first, at most :data:`MAX_MESH_FACES`) a face mesh with iris refinement on a square
+each face of at least 48 px (largest first, at most :data:`MAX_MESH_FACES`; smaller faces get a box
+mask, a mesh there is slow and its eye shapes meaningless) a face mesh with iris refinement on a square
 crop 1.6x the box (the mesh's own detector is short-range, so it needs a face-filling crop).
 
 Verdicts (each adds a reason and a defect name): ``blurry_face`` (sharpness inside the face vs the
@@ -29,7 +30,7 @@ from lib_qfix.detect.nms import area, scale_box, to_int_box
 from lib_qfix.types import DEFECT, OK, Region
 
 MAX_MESH_FACES = 8
-MIN_MESH_PX = 20
+MIN_MESH_PX = 48
 MESH_CROP = 1.6
 MESH_MAX_SIDE = 384
 #: a detection the mesh cannot confirm (no mesh on a face this big) needs this confidence: cats and
@@ -91,7 +92,8 @@ class FaceDetector:
                 defects.append("cropped_face")
         polygon = None
         if mesh is None:
-            reasons.append("no face mesh on this face: box mask")
+            reasons.append("no face mesh on this face: box mask" if min(box[2] - box[0], box[3] - box[1]) >= MIN_MESH_PX
+                           else "face too small for a mesh: box mask")
         elif options.face_mask == "hull":
             polygon = fc.hull(mesh)
         elif options.face_mask == "eyes":
