@@ -3,7 +3,7 @@
 Full-range detection (model_selection=1, faces up to ~5 m) runs first; the short-range model
 (model_selection=0, close-ups) runs only when full-range finds nothing, which keeps the common case
 at one call. When no face is found, or the faces found are small (short side <
-:data:`GROUP_FACE_FRACTION` of the image's short side: a group photo), full-range also runs on a 2x2
+:data:`GROUP_FACE_FRACTION` of the image's long side: a group photo), full-range also runs on a 2x2
 grid of overlapping tiles, because the model sees the image at 192 px and misses faces of ~40 px in
 a 512 px image. (Images without faces therefore cost five detector calls, ~25 ms at 512 px.) Results for the last few images are memoised by content digest, so the hand detector
 (which uses faces as person anchors) does not pay for a second face pass on the same image.
@@ -82,7 +82,7 @@ def detect_face_boxes(image: np.ndarray, min_confidence: float) -> tuple[RawFace
     if not faces:
         faces = solution("face_detection", model_selection=0, min_detection_confidence=floor).run(
             image, _converter(w, h, "short"))
-    small = [min(f.box[2] - f.box[0], f.box[3] - f.box[1]) < GROUP_FACE_FRACTION * min(h, w) for f in faces]
+    small = [min(f.box[2] - f.box[0], f.box[3] - f.box[1]) < GROUP_FACE_FRACTION * max(h, w) for f in faces]
     if min(h, w) >= 256 and (not faces or any(small)):
         for x0, y0, x1, y1 in grid_tiles(w, h):
             faces += full.run(image[y0:y1, x0:x1], _converter(x1 - x0, y1 - y0, "full", x0, y0))
