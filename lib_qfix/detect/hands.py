@@ -5,7 +5,8 @@ each hand is a few pixels there and most are missed. QFix also runs it on a crop
 person (anchored on the face detections: 3.2 face widths either side, from 1.2 face heights above
 to 4.5 below the face centre, where hands usually are), which enlarges the hands 2-4x; with more
 than :data:`MAX_CROPS` people, a 2x2 grid of tiles over the image
-instead of the full-frame pass (the tiles cover it). Crops that would not enlarge
+instead of the full-frame pass (the tiles cover it). A crop that already holds two full-frame
+hands is skipped. Crops that would not enlarge
 anything (longer than 70 % of the image side) are skipped. The detections from all passes are merged by non-maximum
 suppression (IoU > 0.3 or 60 % containment).
 
@@ -119,6 +120,10 @@ class HandDetector:
         if not _covers(crops, w, h):
             found += run_hands(image, (0, 0, w, h), FULL_FRAME_HANDS, floor, "full")
         for crop in crops:
+            # a person whose two hands the full frame already found needs no second look
+            if sum(crop[0] <= (f.box[0] + f.box[2]) / 2 < crop[2] and crop[1] <= (f.box[1] + f.box[3]) / 2 < crop[3]
+                   for f in found if f.source == "full") >= 2 and len(crops) > 1:
+                continue
             found += run_hands(image, crop, 2, floor, "crop")
         found = [f for f in found if f.score >= options.hand_confidence
                  and not any(inside_fraction(f.box, fb) > 0.7 for fb in faces)]
