@@ -108,7 +108,16 @@ def normalised(chunks):
             out[-1] = (out[-1][0] + text, w)
         elif text:
             out.append((text, w))
-    return out
+    # whitespace touching BREAK is only a separator (A1111 splits on \s*BREAK\s*): drop it
+    for i, (text, w) in enumerate(out):
+        if (text, w) == BREAK_CHUNK:
+            continue
+        if i + 1 < len(out) and out[i + 1] == BREAK_CHUNK:
+            text = text.rstrip()
+        if i > 0 and out[i - 1] == BREAK_CHUNK:
+            text = text.lstrip()
+        out[i] = (text, w)
+    return [c for c in out if c[0]]
 
 
 @settings(max_examples=300, deadline=None)

@@ -128,6 +128,21 @@ def format_weight(weight: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
+def _trim_around_breaks(chunks: list[Chunk] | tuple[Chunk, ...]) -> list[Chunk]:
+    """Whitespace touching BREAK is only a separator (the parser splits on ``\\s*BREAK\\s*``):
+    drop it, so that emit writes one canonical form."""
+    out = list(chunks)
+    for i, (text, weight) in enumerate(out):
+        if (text, weight) == BREAK_CHUNK:
+            continue
+        if i + 1 < len(out) and out[i + 1] == BREAK_CHUNK:
+            text = text.rstrip()
+        if i > 0 and out[i - 1] == BREAK_CHUNK:
+            text = text.lstrip()
+        out[i] = (text, weight)
+    return out
+
+
 def emit(chunks: list[Chunk] | tuple[Chunk, ...]) -> str:
     """Prompt text for ``chunks``: ``(text:1.3)`` for weighted text (2 decimals), plain text when
     the weight rounds to 1, literal brackets escaped, ``BREAK`` for the marker chunk.
@@ -136,7 +151,7 @@ def emit(chunks: list[Chunk] | tuple[Chunk, ...]) -> str:
     the parser drops) so that it does not turn into a break when parsed again.
     """
     parts: list[str] = []
-    for text, weight in chunks:
+    for text, weight in _trim_around_breaks(chunks):
         if (text, weight) == BREAK_CHUNK:
             parts.append(f" {BREAK} ")
         elif text:
