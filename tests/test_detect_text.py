@@ -86,3 +86,27 @@ def test_stroke_contrast():
 def test_bad_image(det):
     with pytest.raises(ValueError, match="^image: "):
         det.detect(np.zeros((4, 4, 3), np.uint8), DEFAULTS)
+
+
+def test_two_threads_share_one_detector(det, poster):
+    import threading
+
+    wm = next(c for c in watermark_cases() if c.name == "wm-0.7-34-2").image
+    expected = {id(img): [r.box for r in det.detect(img, DEFAULTS)] for img in (poster, wm)}
+    assert all(expected.values())
+    results, errors = [], []
+
+    def work(img):
+        try:
+            for _ in range(3):
+                results.append((id(img), [r.box for r in det.detect(img, DEFAULTS)]))
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(img,)) for img in (poster, wm)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 6
+    assert all(boxes == expected[key] for key, boxes in results)
