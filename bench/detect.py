@@ -94,12 +94,15 @@ def bench_faces(opts) -> tuple[float, float]:
     truth = [c.truth["face"] for c in cases]
     det = create_detector("face")
     det.detect(cases[0].image, opts)  # build once, outside the timing (both sides get a warm-up)
-    ours, lat, n0 = [], [], len(CPU)
+    ours, lat, n0, verdicts = [], [], len(CPU), {}
     for c in cases:
         clear_memo()
         regions, dt = timed(det.detect, c.image, opts)
         ours.append([r.box for r in regions])
         lat.append(dt)
+        for r in regions:
+            for d in r.defects:
+                verdicts[d] = verdicts.get(d, 0) + 1
     q = score(ours, truth)
     our_cpu = cpu_since(n0)
     print(row("QFix face (detect + mesh + verdicts)", q, lat, our_cpu))
@@ -132,6 +135,8 @@ def bench_faces(opts) -> tuple[float, float]:
     for c, f in zip(cases, ours, strict=True):
         by_scale.setdefault(c.name.rsplit("-", 1)[-1] if c.name.startswith("face-") else "photo", []).append(
             score([f], [c.truth["face"]])[2])
+    print("  QFix verdicts on these unedited faces (blurry/asymmetric here would be false alarms): "
+          + (", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())) or "none"))
     print("  QFix recall by face size (px): " + ", ".join(f"{k}: {sum(v)}/{len(v)}" for k, v in by_scale.items()))
     return q[0], statistics.median(lat)
 

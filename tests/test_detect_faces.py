@@ -127,3 +127,12 @@ def test_two_threads_share_one_detector(det, astronaut, grace_hopper):
     assert len(results) == 8
     for key, regions in results:
         assert [(r.box, r.defects) for r in regions] == [(r.box, r.defects) for r in expected[key]]
+
+
+def test_turned_head_is_not_judged_for_eye_symmetry(det, photos):
+    from lib_qfix.detect.face_checks import MAX_YAW, head_yaw
+
+    camera = photos["camera"]  # a photographer in profile, one eye behind the camera
+    found = det.detect(camera, DEFAULTS)
+    assert len(found) == 1 and "asymmetric_eyes" not in found[0].defects
+    assert head_yaw(face_mesh(camera, found[0].box)) > MAX_YAW

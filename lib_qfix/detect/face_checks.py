@@ -31,6 +31,16 @@ IRIS_RATIO = 1.2
 EYE_OPEN_RATIO = 2.2
 #: angle (degrees) between the eye line and the mouth-corner line
 EYE_TILT_DEG = 12.0
+#: head turn (0 frontal .. 1 profile, from the nose tip between the cheek contour points) above which
+#: the far eye is foreshortened or hidden and eye symmetry is not judged
+MAX_YAW = 0.35
+
+
+def head_yaw(mesh: np.ndarray) -> float:
+    """0 for a frontal face, towards 1 for a profile: |nose-to-right-cheek - nose-to-left-cheek| / face width."""
+    nose, right, left = mesh[1, :2], mesh[234, :2], mesh[454, :2]
+    width = float(np.linalg.norm(left - right))
+    return abs(float(np.linalg.norm(nose - right) - np.linalg.norm(nose - left))) / max(width, 1e-6)
 
 
 def sharpness(gray: np.ndarray) -> float:
@@ -75,8 +85,9 @@ def _eye(mesh: np.ndarray, idx: tuple[int, int, int, int]) -> tuple[float, float
 
 
 def eye_verdicts(mesh: np.ndarray) -> list[str]:
-    """Reasons for asymmetric eyes from mesh points ((N, 3) pixels, z scaled like x); [] if symmetric."""
-    if len(mesh) < 468:
+    """Reasons for asymmetric eyes from mesh points ((N, 3) pixels, z scaled like x); [] if symmetric
+    or if the head is turned too far (:data:`MAX_YAW`) to judge."""
+    if len(mesh) < 468 or head_yaw(mesh) > MAX_YAW:
         return []
     (wr, open_r), (wl, open_l) = _eye(mesh, RIGHT_EYE), _eye(mesh, LEFT_EYE)
     reasons = []

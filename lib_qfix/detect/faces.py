@@ -8,7 +8,7 @@ crop 1.6x the box (the mesh's own detector is short-range, so it needs a face-fi
 
 Verdicts (each adds a reason and a defect name): ``blurry_face`` (sharpness inside the face vs the
 whole image), ``asymmetric_eyes`` (mesh eye widths, iris sizes, eye line vs mouth line),
-``small_face`` (box short side < 96 px), ``cropped_face`` (cut by the frame; only with
+``small_face`` (box short side < 96 px; eye symmetry is not judged on heads turned past 0.35 yaw), ``cropped_face`` (cut by the frame; only with
 ``detect_cropping``). ``polygon`` follows ``face_mask``: "hull" the mesh hull, "eyes" the hull of both
 eye outlines, "box" none (use the box); without a mesh the box is used and a reason says so.
 ``landmarks`` holds the mesh points (x, y) in pixels when there is a mesh. A detection of at least
