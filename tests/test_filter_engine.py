@@ -173,3 +173,23 @@ def test_process_pool_gives_the_thread_results_and_resumes(folder, tmp_path):
 def test_bad_pool_name(folder):
     with pytest.raises(ValueError, match="pool: 'fork' is not allowed"):
         run(folder, None, SharpnessScorer(), RunConfig(pool="fork"))
+
+
+def test_detector_boxes_come_back_in_original_pixels(tmp_path, astronaut):
+    from lib_qfix.options import validate
+
+    (tmp_path / "d").mkdir()
+    Image.fromarray(np.kron(astronaut, np.ones((2, 2, 1), np.uint8))).save(tmp_path / "d" / "big.png")
+    Image.fromarray(astronaut).save(tmp_path / "d" / "small.png")
+    opts = validate({"scorer": "offline"})
+    _, res = score_folders([tmp_path / "d"], opts, RunConfig(work_side=512, detect=("faces",)))
+    faces = {r.rel: [g.box for g in r.regions if g.kind == "face"] for r in res.records}
+    assert len(faces["big.png"]) == 1 and len(faces["small.png"]) == 1
+    big, small = faces["big.png"][0], faces["small.png"][0]
+    assert all(abs(b - 2 * s) <= 2 for b, s in zip(big, small, strict=True))
+    # detectors change the cache key: a run without them does not reuse these payloads
+    from lib_qfix.filter.cache import score_key
+    from lib_qfix.filter.job import score_settings
+
+    assert score_key("offline", "1", score_settings(opts, RunConfig(detect=("faces",)))) != \
+        score_key("offline", "1", score_settings(opts, RunConfig()))

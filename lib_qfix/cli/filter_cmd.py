@@ -85,18 +85,21 @@ def _options(args) -> Any:
 
 
 def _progress(enabled: bool):
+    """(update callback, holder of the tqdm bar); the bar starts at the first update, when the
+    total is known, and shows the rate and the ETA on stderr."""
+    holder: list = []
     if not enabled:
-        return None, None
+        return None, holder
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="img", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
-
     def update(done: int, total: int, cached: int) -> None:
-        bar.total = total
+        if not holder:
+            holder.append(tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=True, smoothing=0.1))
+        bar = holder[0]
         bar.set_postfix(cached=cached, refresh=False)
         bar.update(done - bar.n)
 
-    return update, bar
+    return update, holder
 
 
 def _undo(args) -> int:
@@ -152,8 +155,8 @@ def run(args) -> int:
     except ScanError as e:
         raise UsageError(str(e)) from None
     finally:
-        if bar is not None:
-            bar.close()
+        for b in bar:
+            b.close()
     elapsed = time.perf_counter() - t0
     decisions = make_decisions(result, threshold, args.keep_top, args.best_of_burst, args.burst_distance,
                                args.burst_seconds)

@@ -128,7 +128,8 @@ def run_session(folders: Sequence[str], options: Any, *, uploaded: bool = False,
     from lib_qfix.filter.job import RunConfig
     from lib_qfix.filter.pipeline import score_folders
 
-    found, res = score_folders(list(folders), options, RunConfig(detect=detect), cache_path=cache_path,
+    # threads, not processes: inside A1111 a spawned process would re-import the webui main module
+    found, res = score_folders(list(folders), options, RunConfig(detect=detect, pool="threads"), cache_path=cache_path,
                                progress=progress, should_stop=should_stop)
     roots = [str(Path(f).resolve()) for f in folders]
     return FilterSession(res, roots, uploaded, group_bursts(res.records), skipped=found.skipped)
