@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lib_qfix
+from lib_qfix.fileio import atomic_write_text
 from lib_qfix.options import DEFAULTS, SCHEMA_VERSION, OptionError, coerce_values, diff, validate
 
 BUNDLED_DIR = Path(lib_qfix.__file__).resolve().parents[1] / "presets"
@@ -223,17 +223,7 @@ def save_preset(name: str, options: Any, user_dir: str | Path | None = None, des
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     doc = {"schema_version": SCHEMA_VERSION, "name": name, "description": description, "options": data}
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2, sort_keys=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
     return path
 
 

@@ -4,6 +4,7 @@ atomic saves, and the ``qfix presets`` command."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -131,11 +132,13 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     path = P.save_preset("mine", {"denoise": 0.3}, tmp_path)
     before = path.read_bytes()
 
-    def broken_dump(obj, fp, **kw):
-        fp.write('{"schema_version": 1, "opt')  # half a file, then the failure
+    import lib_qfix.fileio as F
+
+    def broken_fsync(fd):
+        os.write(fd, b'{"schema_version": 1, "opt')  # half a file more, then the failure
         raise OSError("disk full")
 
-    monkeypatch.setattr(P.json, "dump", broken_dump)
+    monkeypatch.setattr(F.os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="disk full"):
         P.save_preset("mine", {"denoise": 0.9}, tmp_path)
     assert path.read_bytes() == before

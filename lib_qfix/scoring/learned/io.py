@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +72,9 @@ class LearnedPrompts:
 def save_prompts(path: str | os.PathLike[str], ctx, model: str, pretrained: str, template_high: str,
                  template_low: str, extra: dict[str, Any] | None = None) -> Path:
     """Write atomically (temporary file + rename); returns the path."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from lib_qfix.fileio import atomic_write_bytes
 
     path = Path(path)
     if path.suffix != ".safetensors":
@@ -82,15 +83,7 @@ def save_prompts(path: str | os.PathLike[str], ctx, model: str, pretrained: str,
     meta = {"format": FORMAT, "model": model, "pretrained": str(pretrained), "n_ctx": str(int(ctx.shape[0])),
             "template_high": template_high, "template_low": template_low}
     meta.update({k: str(v) for k, v in (extra or {}).items()})
-    fd, tmp = tempfile.mkstemp(prefix=".qfix-", suffix=".safetensors", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({"ctx": ctx.detach().float().cpu().contiguous()}, tmp, metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write_bytes(path, save({"ctx": ctx.detach().float().cpu().contiguous()}, metadata=meta))
 
 
 def find_prompts(name: str, models_dir: str | os.PathLike[str] | None = None) -> Path:
