@@ -153,7 +153,7 @@ def bench_hands(opts) -> float:
     truth = [s.truth["hand"] for s in scenes]
     det = create_detector("hand")
     det.detect(scenes[0].image, opts)
-    full, flat, ours, olat, fcpu, ocpu = [], [], [], [], [], []
+    full, flat, ours, olat, fcpu, ocpu, verdicts = [], [], [], [], [], [], {}
     for s in scenes:
         h, w = s.image.shape[:2]
         hands, dt = timed(run_hands, s.image, (0, 0, w, h), 6, 0.5, "full")
@@ -165,6 +165,9 @@ def bench_hands(opts) -> float:
         ocpu.append(CPU[-1])
         ours.append([r.box for r in regions])
         olat.append(dt)
+        for r in regions:
+            for d in r.defects:
+                verdicts[d] = verdicts.get(d, 0) + 1
     # in `qfix diagnose` the face detector runs first and the hand detector reuses its face pass
     mlat, mcpu = [], []
     for s in scenes:
@@ -181,6 +184,8 @@ def bench_hands(opts) -> float:
           "(goal <= 3)")
     print(f"    after the face detector (its face pass reused, as in diagnose): {ms(mlat, mcpu)}: latency "
           f"x{statistics.median(mlat) / statistics.median(flat):.2f}, cpu x{statistics.median(mcpu) / statistics.median(fcpu):.2f}")
+    print("    QFix verdicts on these (well-formed, rendered) hands: "
+          + (", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())) or "none"))
     for s, a, b in zip(scenes, full, ours, strict=True):
         print(f"    {s.name}: truth {len(s.truth['hand'])}, full-frame {score([a], [s.truth['hand']])[2]}, "
               f"QFix {score([b], [s.truth['hand']])[2]}")

@@ -6,7 +6,9 @@ person (anchored on the face detections: 3.2 face widths either side, from 1.2 f
 to 4.5 below the face centre, where hands usually are), which enlarges the hands 2-4x; with more
 than :data:`MAX_CROPS` people, a 2x2 grid of tiles over the image
 instead of the full-frame pass (the tiles cover it). A crop that already holds two full-frame
-hands is skipped. Crops that would not enlarge
+hands is skipped. Crops use MediaPipe's lite models (``model_complexity=0``): in a crop the hands
+are large enough for them, and they keep the extra passes within ~2-3x the cost of one full-frame
+pass (bench/detect.py measures both). Crops that would not enlarge
 anything (longer than 70 % of the image side) are skipped. The detections from all passes are merged by non-maximum
 suppression (IoU > 0.3 or 60 % containment).
 
@@ -38,6 +40,7 @@ CROP_MAX_FRACTION = 0.7
 PERSON_FACE_CONFIDENCE = 0.5
 MASK_GROW = 0.18
 FULL_FRAME_HANDS = 6
+CROP_COMPLEXITY = 0
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class RawHand:
 
 
 def run_hands(image: np.ndarray, box: tuple[int, int, int, int], max_hands: int, floor: float,
-              source: str) -> list[RawHand]:
+              source: str, complexity: int = 1) -> list[RawHand]:
     """MediaPipe hands on ``image[box]``; landmarks mapped back to ``image`` pixels."""
     x0, y0, x1, y1 = box
     crop = image[y0:y1, x0:x1]
@@ -69,7 +72,7 @@ def run_hands(image: np.ndarray, box: tuple[int, int, int, int], max_hands: int,
             out.append(RawHand(pts, c.label, float(c.score), source))
         return out
 
-    return solution("hands", max_num_hands=max_hands, model_complexity=1, min_detection_confidence=floor).run(
+    return solution("hands", max_num_hands=max_hands, model_complexity=complexity, min_detection_confidence=floor).run(
         crop, convert)
 
 
@@ -124,7 +127,7 @@ class HandDetector:
             if sum(crop[0] <= (f.box[0] + f.box[2]) / 2 < crop[2] and crop[1] <= (f.box[1] + f.box[3]) / 2 < crop[3]
                    for f in found if f.source == "full") >= 2 and len(crops) > 1:
                 continue
-            found += run_hands(image, crop, 2, floor, "crop")
+            found += run_hands(image, crop, 2, floor, "crop", CROP_COMPLEXITY)
         found = [f for f in found if f.score >= options.hand_confidence
                  and not any(inside_fraction(f.box, fb) > 0.7 for fb in faces)]
         keep = nms([f.box for f in found], [f.score for f in found], 0.3, 0.6)
