@@ -81,6 +81,17 @@ def test_never_worse_than_the_original():
     assert last.changed and last.image[0, 0, 0] == 2
 
 
+def test_fixed_defect_never_bought_with_a_lower_score_than_the_original():
+    # the hand is gone (merit 0.68 > 0.65) but the score fell below the original's 0.70: not kept
+    diag = ScriptedDiagnose({0: report(0.70, HAND), 1: report(0.68)})
+    out = run_fix_loop(image(0), opts(rounds=1), diagnose=diag, inpainter=RecordingInpainter([1]))
+    assert not out.changed and out.rounds[0].kept is False
+    # the same fix at an equal-or-better score is kept
+    diag = ScriptedDiagnose({0: report(0.70, HAND), 1: report(0.70)})
+    out = run_fix_loop(image(0), opts(rounds=1), diagnose=diag, inpainter=RecordingInpainter([1]))
+    assert out.changed
+
+
 def test_stops_early_when_nothing_is_left():
     diag = ScriptedDiagnose({0: report(0.6, HAND), 1: report(0.9, Region("hand", HAND.box, 0.9))})
     inp = RecordingInpainter([1, 2, 3])

@@ -6,7 +6,8 @@ Rules:
 - bounded: at most ``options.rounds`` rounds (plus ``options.regenerate_rounds`` regenerations);
 - every round starts from the best image so far, with seed ``seed + round`` so a retry differs;
 - **keep the best, never the last**: a result replaces the best only when its merit beats the
-  best's by more than ``options.min_improvement`` (with ``keep_best`` off the last result is kept);
+  best's by more than ``options.min_improvement`` and its quality is not below the original's
+  (with ``keep_best`` off the last result is kept);
 - stop early when nothing is left to fix, or when ``should_stop()`` returns a reason.
 """
 
@@ -47,8 +48,15 @@ def found_names(report: ImageReport) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _better(candidate: float, best: float, options: Any) -> bool:
-    return candidate > best + float(options.min_improvement)
+def _keep(after: ImageReport, candidate: float, best: float, original: ImageReport, options: Any) -> bool:
+    """Whether a result replaces the best so far: with ``keep_best`` its merit must beat the best's
+    by more than ``min_improvement`` **and** its quality must not fall below the original's (an
+    original is never replaced by a worse-scoring image); without ``keep_best`` the last wins."""
+    if not options.keep_best:
+        return True
+    floor = original.quality if original.quality is not None else float("-inf")
+    quality = after.quality if after.quality is not None else float("-inf")
+    return candidate > best + float(options.min_improvement) and quality >= floor
 
 
 def _never_stop() -> str | None:
@@ -81,7 +89,7 @@ def run_fix_loop(image: np.ndarray, options: Any, *, diagnose: Diagnose, inpaint
                 break
             neg = merge_negative(negative, additions_for_regions(global_defects(best_rep), options))
             action, out = _attempt("regenerate", (), prompt, neg, seed, lambda n=neg: regenerate(n, seed))
-            rec, after = _record(len(rounds), best_rep, action, out, diagnose, options, best_merit)
+            rec, after = _record(len(rounds), best_rep, action, out, diagnose, options, best_merit, before)
             rounds.append(rec)
             if out is not None and after is not None and rec.kept:
                 best_img, best_rep, best_merit = out, after, merit(after)
@@ -125,7 +133,7 @@ def run_fix_loop(image: np.ndarray, options: Any, *, diagnose: Diagnose, inpaint
                 break
             after = diagnose(img)
             m = merit(after)
-            kept = _better(m, best_merit, options) or not options.keep_best
+            kept = _keep(after, m, best_merit, before, options)
             rounds.append(RoundRecord(len(rounds), found_names(best_rep), tuple(actions), best_rep.quality,
                                       after.quality, best_merit, m, kept))
             if kept:
@@ -139,14 +147,15 @@ def run_fix_loop(image: np.ndarray, options: Any, *, diagnose: Diagnose, inpaint
 
 
 def _record(index: int, best_rep: ImageReport, action: FixAction, out: np.ndarray | None,
-            diagnose: Diagnose, options: Any, best_merit: float) -> tuple[RoundRecord, ImageReport | None]:
+            diagnose: Diagnose, options: Any, best_merit: float,
+            original: ImageReport) -> tuple[RoundRecord, ImageReport | None]:
     """Record of a single-action round (regeneration) and the new image's report."""
     found = found_names(best_rep)
     if out is None:
         return RoundRecord(index, found, (action,), best_rep.quality, None, best_merit, None, False), None
     after = diagnose(out)
     m = merit(after)
-    kept = _better(m, best_merit, options) or not options.keep_best
+    kept = _keep(after, m, best_merit, original, options)
     return RoundRecord(index, found, (action,), best_rep.quality, after.quality, best_merit, m, kept), after
 
 
