@@ -6,7 +6,9 @@ Nothing here fails silently: a detector that raises becomes a warning on the rep
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -24,16 +26,53 @@ def enabled_detectors(options: Any) -> list[str]:
     return [name for flag, name in DETECTOR_SWITCHES if getattr(options, flag)]
 
 
+#: detectors that run in a worker thread, overlapping the scorer and MediaPipe: the OCR text model
+#: is the slowest stage and onnxruntime releases the GIL while it runs
+BACKGROUND_DETECTORS = ("text",)
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _background_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qfix-detect")
+        return _pool
+
+
+def _detect_one(name: str, image: np.ndarray, options: Any, prompt: str) -> tuple[list[Region], str | None]:
+    try:
+        return list(create_detector(name).detect(image, options, prompt)), None
+    except Exception as e:  # a broken detector is reported, never silent
+        return [], f"{name} detector failed: {type(e).__name__}: {e}"
+
+
+def start_detectors(image: np.ndarray, options: Any,
+                    prompt: str = "") -> Callable[[], tuple[list[Region], list[str]]]:
+    """Start the enabled detectors; the returned ``finish()`` gives (regions, warnings) in
+    detector order. Background detectors start now; the others run inside ``finish()``, so the
+    caller can score the image in between."""
+    names = enabled_detectors(options)
+    futures = {n: _background_pool().submit(_detect_one, n, image, options, prompt)
+               for n in names if n in BACKGROUND_DETECTORS}
+
+    def finish() -> tuple[list[Region], list[str]]:
+        regions: list[Region] = []
+        warnings: list[str] = []
+        for n in names:
+            found, warning = futures[n].result() if n in futures else _detect_one(n, image, options, prompt)
+            regions.extend(found)
+            if warning:
+                warnings.append(warning)
+        return regions, warnings
+
+    return finish
+
+
 def run_detectors(image: np.ndarray, options: Any, prompt: str = "") -> tuple[list[Region], list[str]]:
     """All enabled detectors on ``image``; returns (regions, warnings)."""
-    regions: list[Region] = []
-    warnings: list[str] = []
-    for name in enabled_detectors(options):
-        try:
-            regions.extend(create_detector(name).detect(image, options, prompt))
-        except Exception as e:  # a broken detector is reported, never silent
-            warnings.append(f"{name} detector failed: {type(e).__name__}: {e}")
-    return regions, warnings
+    return start_detectors(image, options, prompt)()
 
 
 def judge_quality(score: ScoreResult, options: Any) -> list[Region]:
@@ -49,11 +88,13 @@ def judge_quality(score: ScoreResult, options: Any) -> list[Region]:
 
 
 def build_report(image: np.ndarray, score: ScoreResult, options: Any = DEFAULTS, *, prompt: str = "",
-                 path: str | None = None, warnings: Sequence[str] = ()) -> ImageReport:
-    """Report for an already-scored image: runs the detectors and builds the negative."""
+                 path: str | None = None, warnings: Sequence[str] = (),
+                 detections: tuple[list[Region], list[str]] | None = None) -> ImageReport:
+    """Report for an already-scored image: runs the detectors (unless ``detections`` are given)
+    and builds the negative."""
     from lib_qfix.prompts.negatives import negative_for_regions
 
-    regions, det_warnings = run_detectors(image, options, prompt)
+    regions, det_warnings = detections if detections is not None else run_detectors(image, options, prompt)
     regions = judge_quality(score, options) + regions
     h, w = image.shape[:2]
     return ImageReport(
@@ -66,14 +107,16 @@ def build_report(image: np.ndarray, score: ScoreResult, options: Any = DEFAULTS,
 
 def diagnose(image: np.ndarray, options: Any = DEFAULTS, *, scorer: Any = None, prompt: str = "",
              path: str | None = None) -> ImageReport:
-    """Score and diagnose one RGB uint8 image."""
+    """Score and diagnose one RGB uint8 image (the text detector overlaps the scoring)."""
     from lib_qfix.scoring import scorer_for
 
     warnings: list[str] = []
     if scorer is None:
         scorer, warnings = scorer_for(options)
+    finish = start_detectors(image, options, prompt)
     score = scorer.score([image], [prompt])[0]
-    return build_report(image, score, options, prompt=prompt, path=path, warnings=warnings)
+    return build_report(image, score, options, prompt=prompt, path=path, warnings=warnings,
+                        detections=finish())
 
 
 def error_report(path: str | None, message: str, scorer: str = "") -> ImageReport:

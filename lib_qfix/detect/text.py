@@ -26,6 +26,7 @@ watermarks stay defects (nobody prompts for a stock-photo overlay).
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from typing import Any
@@ -37,7 +38,9 @@ from lib_qfix.detect.mediapipe_runtime import check_image
 from lib_qfix.detect.nms import nms, to_int_box
 from lib_qfix.types import DEFECT, OK, Region
 
-ANALYSIS_SIDE = 512
+ANALYSIS_SIDE = int(os.environ.get("QFIX_TEXT_SIDE", "512"))
+#: onnxruntime threads for the text model (env QFIX_OCR_THREADS; batch runners set 1 per worker)
+OCR_THREADS = int(os.environ.get("QFIX_OCR_THREADS", str(min(2, os.cpu_count() or 1))))
 CORNER_PASS_FROM = 1024
 CORNER_FRACTION = 0.3
 EDGE_BAND = 0.15
@@ -111,8 +114,8 @@ class TextDetector:
                 self._engine = RapidOCR(params={
                     "Global.use_cls": False, "Global.use_rec": False, "Global.log_level": "error",
                     "Det.limit_side_len": ANALYSIS_SIDE, "Det.limit_type": "max",
-                    # one thread: the host (A1111) or a batch runner parallelises around us
-                    "EngineConfig.onnxruntime.intra_op_num_threads": 1})
+                    # inside A1111 the GPU generates and the CPU is idle: use up to OCR_THREADS cores
+                    "EngineConfig.onnxruntime.intra_op_num_threads": OCR_THREADS})
             out = self._engine(np.ascontiguousarray(rgb[..., ::-1]), use_det=True, use_cls=False, use_rec=False)
         if out is None or getattr(out, "boxes", None) is None:
             return []
