@@ -132,6 +132,12 @@ def prepare(images: Sequence[np.ndarray], clip, native: bool, min_side: int, max
     return [resize_crop(im, clip.image_size) for im in images]
 
 
+#: on CPU, one forward covers at most this many pixels: measured with RN50 on 2 cores, 4 images of
+#: 512 px ran at 2.9 img/s in one batch and 3.6 img/s one by one, while 224 px images still gain
+#: from batches of 4-6
+CPU_BATCH_PIXELS = 320_000
+
+
 def encode_images(images: Sequence[np.ndarray], clip, *, native: bool, pos_embed: str = "drop",
                   batch_size: int = 16, min_side: int = 64, max_side: int = 1024,
                   cache: dict | None = None):
@@ -144,10 +150,15 @@ def encode_images(images: Sequence[np.ndarray], clip, *, native: bool, pos_embed
         groups.setdefault(im.shape[:2], []).append(i)
     out: list[Any] = [None] * len(prepared)
     with torch.inference_mode():
-        for idx in groups.values():
-            for k in range(0, len(idx), batch_size):
-                part = idx[k:k + batch_size]
+        for (h, w), idx in groups.items():
+            step = batch_size
+            if clip.device.type == "cpu":  # big CPU batches get slower per image (cache misses)
+                step = max(1, min(batch_size, CPU_BATCH_PIXELS // (h * w)))
+            for k in range(0, len(idx), step):
+                part = idx[k:k + step]
                 x = to_tensor([prepared[i] for i in part], clip.mean, clip.std, clip.device, clip.dtype)
+                if clip.is_resnet:
+                    x = x.contiguous(memory_format=torch.channels_last)
                 if native and clip.is_resnet:
                     f = resnet_native_features(clip.model.visual, x, pos_embed, cache)
                 else:

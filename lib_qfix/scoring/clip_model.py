@@ -196,4 +196,6 @@ def load_clip(model: str = "RN50", pretrained: str = "openai", device: str = "au
     mean = tuple(getattr(visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN)
     std = tuple(getattr(visual, "image_std", None) or open_clip.OPENAI_DATASET_STD)
     is_resnet = hasattr(visual, "attnpool")
+    if is_resnet:  # oneDNN/cuDNN convolutions run 1.3-1.5x faster in NHWC (same fp32 arithmetic)
+        visual.to(memory_format=torch.channels_last)
     return LoadedClip(net, open_clip.get_tokenizer(name), name, pretrained, dev, dtype, mean, std, size, is_resnet)
