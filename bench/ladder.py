@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/ladder.py` from anywhere
 
 from bench.distortions import DISTORTIONS, LEVELS, ladder
 from lib_qfix.samples import all_photos

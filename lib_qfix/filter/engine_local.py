@@ -48,6 +48,26 @@ def _base(item: ScanItem, st: os.stat_result, h: str) -> ImageRecord:
     return ImageRecord(path=item.path, rel=item.rel, root=item.root, content=h, mtime=st.st_mtime)
 
 
+def commit_batch(finished, done: dict[int, ImageRecord], res: RunResult, cache: ScoreCache | None,
+                 key: str) -> None:
+    """Record one finished batch: ``finished`` yields (index, record with its image metadata,
+    error or None, score payload, stat). Failures are counted; successes go to ``done`` and to the
+    cache in one transaction (every engine commits the same way, so a run can resume from any)."""
+    files, contents, scores = [], [], []
+    for i, base, err, payload, st in finished:
+        if err:
+            done[i] = replace(base, error=err)
+            res.failed += 1
+            continue
+        done[i] = apply_payload(base, payload)
+        res.scored += 1
+        files.append((base.path, st, base.content))
+        contents.append((base.content, base.width, base.height, base.dhash, base.thumb))
+        scores.append((base.content, key, payload))
+    if cache is not None:
+        cache.put_many(files, contents, scores)
+
+
 def _decode_job(item: ScanItem, cfg: RunConfig) -> tuple[str, Decoded | str]:
     """(hash, decoded) or (hash or "", error message); runs in a worker thread."""
     try:
@@ -161,19 +181,9 @@ def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = No
                 batch.append((i, base, dec, st))
             if batch:
                 payloads = score_decoded(scorer, options, [b[2] for b in batch])
-                files, contents, scores = [], [], []
-                for (i, base, dec, st), p in zip(batch, payloads, strict=True):
-                    if isinstance(p, str):
-                        done[i] = replace(base, error=p)
-                        res.failed += 1
-                        continue
-                    done[i] = apply_payload(base, p)
-                    res.scored += 1
-                    files.append((base.path, st, base.content))
-                    contents.append((base.content, dec.width, dec.height, dec.dhash, dec.thumb))
-                    scores.append((base.content, key, p))
-                if cache is not None:
-                    cache.put_many(files, contents, scores)
+                commit_batch(((i, base, p if isinstance(p, str) else None, p, st)
+                              for (i, base, _dec, st), p in zip(batch, payloads, strict=True)),
+                             done, res, cache, key)
             if progress:
                 progress(len(done), total, res.cached)
             if should_stop is not None and should_stop():
@@ -185,6 +195,16 @@ def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = No
         pool.shutdown(wait=False, cancel_futures=True)
     res.records = [done[i] for i in sorted(done)]
     return res
+
+
+def _process_rows(rows, by_index):
+    """A worker's (index, hash, error, (w, h, dhash, thumb) or None, payload) rows as commit_batch input."""
+    for i, h, err, meta, payload in rows:
+        item, st = by_index[i]
+        base = _base(item, st, h)
+        if meta is not None:
+            base = replace(base, width=meta[0], height=meta[1], dhash=meta[2], thumb=meta[3])
+        yield i, base, err or None, payload, st
 
 
 def _run_processes(todo, options, cfg, workers, key, cache, done, res, progress, should_stop, total) -> None:
@@ -213,23 +233,7 @@ def _run_processes(todo, options, cfg, workers, key, cache, done, res, progress,
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                files, contents, scores = [], [], []
-                for i, h, err, meta, payload in fut.result():
-                    item, st = by_index[i]
-                    base = _base(item, st, h)
-                    if meta is not None:
-                        base = replace(base, width=meta[0], height=meta[1], dhash=meta[2], thumb=meta[3])
-                    if err:
-                        done[i] = replace(base, error=err)
-                        res.failed += 1
-                        continue
-                    done[i] = apply_payload(base, payload)
-                    res.scored += 1
-                    files.append((item.path, st, h))
-                    contents.append((h, *meta))
-                    scores.append((h, key, payload))
-                if cache is not None:
-                    cache.put_many(files, contents, scores)
+                commit_batch(_process_rows(fut.result(), by_index), done, res, cache, key)
             if progress:
                 progress(len(done), total, res.cached)
             if should_stop is not None and should_stop():

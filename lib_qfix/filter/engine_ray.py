@@ -19,9 +19,15 @@ from dataclasses import replace
 from typing import Any
 
 from lib_qfix.filter.cache import ScoreCache, score_key
-from lib_qfix.filter.engine_local import RunResult, _base, _decode_job, resolve_scorer, split_cached
+from lib_qfix.filter.engine_local import (
+    RunResult,
+    _base,
+    _decode_job,
+    commit_batch,
+    resolve_scorer,
+    split_cached,
+)
 from lib_qfix.filter.job import RunConfig, score_decoded, score_settings
-from lib_qfix.filter.records import apply_payload
 from lib_qfix.filter.scan import ScanItem
 
 
@@ -88,6 +94,20 @@ def _package_root() -> str:
     return root + (os.pathsep + extra if extra else "")
 
 
+def _rows(batch: dict[str, Any], by_index) -> Any:
+    """One Ray result batch (numpy columns) as :func:`commit_batch` input rows."""
+    for n in range(len(batch["i"])):
+        i = int(batch["i"][n])
+        item, st = by_index[i]
+        base = _base(item, st, str(batch["hash"][n]))
+        if batch["error"][n]:
+            yield i, base, str(batch["error"][n]), None, st
+            continue
+        base = replace(base, width=int(batch["width"][n]), height=int(batch["height"][n]),
+                       dhash=int(str(batch["dhash"][n]), 16), thumb=bytes(batch["thumb"][n]))
+        yield i, base, None, json.loads(str(batch["payload"][n])), st
+
+
 def run_ray(items: list[ScanItem], options: Any, cache: ScoreCache | None = None, cfg: RunConfig = RunConfig(),
             *, progress: Callable[[int, int, int], None] | None = None,
             should_stop: Callable[[], bool] | None = None, address: str | None = None,
@@ -114,26 +134,7 @@ def run_ray(items: list[ScanItem], options: Any, cache: ScoreCache | None = None
                                 concurrency=actors, batch_size=cfg.batch_size, num_cpus=1,
                                 batch_format="numpy")
             for batch in ds.iter_batches(batch_size=cfg.batch_size, batch_format="numpy"):
-                files, contents, scores = [], [], []
-                for n in range(len(batch["i"])):
-                    i = int(batch["i"][n])
-                    item, st = by_index[i]
-                    h = str(batch["hash"][n])
-                    base = _base(item, st, h)
-                    if batch["error"][n]:
-                        done[i] = replace(base, error=str(batch["error"][n]))
-                        res.failed += 1
-                        continue
-                    w, hh = int(batch["width"][n]), int(batch["height"][n])
-                    dh, thumb = int(str(batch["dhash"][n]), 16), bytes(batch["thumb"][n])
-                    payload = json.loads(str(batch["payload"][n]))
-                    done[i] = apply_payload(replace(base, width=w, height=hh, dhash=dh, thumb=thumb), payload)
-                    res.scored += 1
-                    files.append((item.path, st, h))
-                    contents.append((h, w, hh, dh, thumb))
-                    scores.append((h, key, payload))
-                if cache is not None:
-                    cache.put_many(files, contents, scores)
+                commit_batch(_rows(batch, by_index), done, res, cache, key)
                 if progress:
                     progress(len(done), total, res.cached)
                 if should_stop is not None and should_stop():
