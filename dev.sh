@@ -12,6 +12,7 @@ setup() {
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
   .venv/bin/python -m pip install -q -r requirements/dev.txt 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -m pip install -q --no-deps -r requirements/ocr-nodeps.txt 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -m pip install -q --no-deps -r requirements/bench-nodeps.txt 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -c "from lib_qfix.compat.torchvision_ops import ensure_torchvision as e; e(); import torch, cv2, mediapipe, open_clip, rapidocr" \
     || { echo "dev.sh: setup failed (see pip output above)" >&2; exit 1; }
