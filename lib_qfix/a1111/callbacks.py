@@ -3,7 +3,6 @@ when A1111 extensions register; the host clears callbacks before reloading scrip
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from modules import script_callbacks
@@ -31,13 +30,9 @@ def fill_missing_on_paste(infotext: str, params: dict[str, Any]) -> None:
 
 
 def register() -> None:
-    from lib_qfix.a1111 import api, settings
+    from lib_qfix.a1111 import api, settings, tab
 
     script_callbacks.on_ui_settings(settings.on_ui_settings)
     script_callbacks.on_app_started(api.on_app_started)
     script_callbacks.on_infotext_pasted(fill_missing_on_paste)
-    # the "QFix" filter tab is written by another part of the project; optional here
-    if importlib.util.find_spec("lib_qfix.a1111.tab") is not None:
-        from lib_qfix.a1111 import tab
-
-        script_callbacks.on_ui_tabs(tab.on_ui_tabs)
+    script_callbacks.on_ui_tabs(tab.on_ui_tabs)  # the "QFix" folder-filtering tab
