@@ -7,6 +7,8 @@ orientation is applied, alpha is composited on white, 16-bit and palette images 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,26 +35,36 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
 
 
+@contextmanager
+def reading(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn whatever PIL raises while reading ``path`` into :class:`ImageLoadError` naming the file."""
+    try:
+        yield
+    except ImageLoadError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{path}: not an image file") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise ImageLoadError(f"{path}: cannot read image ({e})") from None
+
+
+def check_size(path: str | os.PathLike[str], size: tuple[int, int], max_pixels: int = MAX_PIXELS) -> None:
+    """Raise :class:`ImageLoadError` when ``size`` (width, height) is over ``max_pixels``."""
+    w, h = size
+    if w * h > max_pixels:
+        raise ImageLoadError(f"{path}: {w}x{h} is too large (limit {max_pixels} pixels)")
+
+
 def load_image(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read ``path`` fully; raises :class:`ImageLoadError` for missing, corrupt, truncated,
     non-image or oversized files."""
     p = Path(path)
     if not p.is_file():
         raise ImageLoadError(f"{p}: not a file")
-    try:
-        with Image.open(p) as img:
-            w, h = img.size
-            if w * h > max_pixels:
-                raise ImageLoadError(f"{p}: {w}x{h} is too large (limit {max_pixels} pixels)")
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            return to_rgb_array(img)
-    except ImageLoadError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageLoadError(f"{p}: not an image file") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageLoadError(f"{p}: cannot read image ({e})") from None
+    with reading(p), Image.open(p) as img:
+        check_size(p, img.size, max_pixels)
+        img.load()
+        return to_rgb_array(ImageOps.exif_transpose(img))
 
 
 def iter_image_paths(paths: list[str | os.PathLike[str]]) -> list[Path]:

@@ -72,14 +72,6 @@ def _place(src: Path, dst: Path, move: bool) -> None:
         os.unlink(src)
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-        return True
-    except ValueError:
-        return False
-
-
 class Manifest:
     """Append-only JSON-lines log of operations (first line: a header)."""
 
@@ -121,7 +113,7 @@ def apply(decisions: Sequence[Decision], manifest_path: str | os.PathLike[str], 
             rec = d.record
             src = Path(rec.path)
             root = Path(rec.root).resolve() if rec.root else src.parent.resolve()
-            if src.is_symlink() or not src.is_file() or not _inside(src.resolve(), root):
+            if src.is_symlink() or not src.is_file() or not src.resolve().is_relative_to(root):
                 res.errors.append(f"{src}: skipped (not a regular file inside {root})")
                 continue
             rel = Path(rec.rel) if rec.rel and ".." not in Path(rec.rel).parts else Path(src.name)

@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from lib_qfix.imageio import MAX_PIXELS, ImageLoadError, to_rgb_array
+from lib_qfix.imageio import MAX_PIXELS, ImageLoadError, check_size, reading, to_rgb_array
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 THUMB_SIDE = 160
@@ -66,32 +66,24 @@ def decode_bytes(data: bytes, path: str, *, work_side: int = WORK_SIDE, max_pixe
                  thumb_side: int = THUMB_SIDE) -> Decoded:
     """Decode ``data`` (the bytes of ``path``); raises :class:`ImageLoadError` for corrupt,
     non-image or oversized files."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            w, h = img.size
-            if w * h > max_pixels:
-                raise ImageLoadError(f"{path}: {w}x{h} is too large (limit {max_pixels} pixels)")
-            orient = img.getexif().get(0x0112, 1) if hasattr(img, "getexif") else 1
-            scale = 1.0
-            if work_side and max(w, h) > work_side:
-                scale = work_side / max(w, h)
-                tw, th = max(1, round(w * scale)), max(1, round(h * scale))
-                if img.format == "JPEG":
-                    img.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
-                img = img.resize((tw, th), Image.Resampling.BILINEAR, reducing_gap=None)
-            else:
-                img.load()
-            if orient in _ORIENT:
-                img = img.transpose(_ORIENT[orient])
-                if orient in (5, 6, 7, 8):
-                    w, h = h, w
-            arr = to_rgb_array(img)
-    except ImageLoadError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageLoadError(f"{path}: not an image file") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageLoadError(f"{path}: cannot read image ({e})") from None
+    with reading(path), Image.open(io.BytesIO(data)) as img:
+        w, h = img.size
+        check_size(path, (w, h), max_pixels)
+        orient = img.getexif().get(0x0112, 1) if hasattr(img, "getexif") else 1
+        scale = 1.0
+        if work_side and max(w, h) > work_side:
+            scale = work_side / max(w, h)
+            tw, th = max(1, round(w * scale)), max(1, round(h * scale))
+            if img.format == "JPEG":
+                img.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
+            img = img.resize((tw, th), Image.Resampling.BILINEAR, reducing_gap=None)
+        else:
+            img.load()
+        if orient in _ORIENT:
+            img = img.transpose(_ORIENT[orient])
+            if orient in (5, 6, 7, 8):
+                w, h = h, w
+        arr = to_rgb_array(img)
     import cv2  # cv2's area resize is several times faster than PIL's for these small outputs
 
     h0, w0 = arr.shape[:2]

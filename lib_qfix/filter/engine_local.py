@@ -124,20 +124,38 @@ def split_cached(items: list[ScanItem], cache: ScoreCache | None, key: str, veri
     return done, todo
 
 
-def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = None, cfg: RunConfig = RunConfig(),
-              *, scorer: Any = None, progress: Progress | None = None,
-              should_stop: Callable[[], bool] | None = None) -> RunResult:
-    """Score ``items`` (see the module doc); never raises for a bad image."""
-    scorer_given = scorer
+def start_run(items: list[ScanItem], options: Any, cache: ScoreCache | None, cfg: RunConfig,
+              scorer: Any = None, progress: Progress | None = None):
+    """What every engine does first: resolve the scorer and its cache key, take what the cache
+    already has. Returns (scorer, key, done {index: record}, todo [(index, item, stat)], result)."""
     scorer, warnings = resolve_scorer(options, scorer)
     key = score_key(scorer.name, scorer.version, score_settings(options, cfg))
-    total = len(items)
     done, todo = split_cached(items, cache, key, cfg.verify)
     res = RunResult([], warnings=list(warnings))
     res.cached = sum(r.cached for r in done.values())
     res.failed = len(done) - res.cached
     if progress:
+        progress(len(done), len(items), res.cached)
+    return scorer, key, done, todo, res
+
+
+def batch_done(done: dict, total: int, res: RunResult, progress: Progress | None,
+               should_stop: Callable[[], bool] | None) -> bool:
+    """Report progress after a batch; True (and ``res.interrupted``) when the run must stop."""
+    if progress:
         progress(len(done), total, res.cached)
+    if should_stop is not None and should_stop():
+        res.interrupted = True
+    return res.interrupted
+
+
+def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = None, cfg: RunConfig = RunConfig(),
+              *, scorer: Any = None, progress: Progress | None = None,
+              should_stop: Callable[[], bool] | None = None) -> RunResult:
+    """Score ``items`` (see the module doc); never raises for a bad image."""
+    scorer_given = scorer
+    scorer, key, done, todo, res = start_run(items, options, cache, cfg, scorer, progress)
+    total = len(items)
     workers = cfg.workers or os.cpu_count() or 2
     if cfg.pool not in ("auto", "threads", "processes"):
         raise ValueError(f"pool: {cfg.pool!r} is not allowed; allowed: auto, threads, processes")
@@ -184,10 +202,7 @@ def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = No
                 commit_batch(((i, base, p if isinstance(p, str) else None, p, st)
                               for (i, base, _dec, st), p in zip(batch, payloads, strict=True)),
                              done, res, cache, key)
-            if progress:
-                progress(len(done), total, res.cached)
-            if should_stop is not None and should_stop():
-                res.interrupted = True
+            if batch_done(done, total, res, progress, should_stop):
                 break
     except KeyboardInterrupt:
         res.interrupted = True
@@ -234,10 +249,7 @@ def _run_processes(todo, options, cfg, workers, key, cache, done, res, progress,
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 commit_batch(_process_rows(fut.result(), by_index), done, res, cache, key)
-            if progress:
-                progress(len(done), total, res.cached)
-            if should_stop is not None and should_stop():
-                res.interrupted = True
+            if batch_done(done, total, res, progress, should_stop):
                 break
     except KeyboardInterrupt:
         res.interrupted = True

@@ -18,16 +18,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from lib_qfix.filter.cache import ScoreCache, score_key
-from lib_qfix.filter.engine_local import (
-    RunResult,
-    _base,
-    _decode_job,
-    commit_batch,
-    resolve_scorer,
-    split_cached,
-)
-from lib_qfix.filter.job import RunConfig, score_decoded, score_settings
+from lib_qfix.filter.cache import ScoreCache
+from lib_qfix.filter.engine_local import RunResult, _base, _decode_job, batch_done, commit_batch, start_run
+from lib_qfix.filter.job import RunConfig, score_decoded
 from lib_qfix.filter.scan import ScanItem
 
 
@@ -114,15 +107,9 @@ def run_ray(items: list[ScanItem], options: Any, cache: ScoreCache | None = None
             actors: int = 0) -> RunResult:
     """Like :func:`lib_qfix.filter.engine_local.run_local`, scoring on Ray with ``actors`` scorer
     actors (0 = one per CPU of this machine). ``address``: an existing cluster (None = start one)."""
-    scorer, warnings = resolve_scorer(options)  # for the cache key (name, version) and the warnings
-    key = score_key(scorer.name, scorer.version, score_settings(options, cfg))
+    # the driver resolves the scorer too: its name and version key the cache, its warnings the run
+    _, key, done, todo, res = start_run(items, options, cache, cfg, progress=progress)
     total = len(items)
-    done, todo = split_cached(items, cache, key, cfg.verify)
-    res = RunResult([], warnings=list(warnings))
-    res.cached = sum(r.cached for r in done.values())
-    res.failed = len(done) - res.cached
-    if progress:
-        progress(len(done), total, res.cached)
     by_index = {i: (item, st) for i, item, st in todo}
     try:
         if todo:
@@ -135,10 +122,7 @@ def run_ray(items: list[ScanItem], options: Any, cache: ScoreCache | None = None
                                 batch_format="numpy")
             for batch in ds.iter_batches(batch_size=cfg.batch_size, batch_format="numpy"):
                 commit_batch(_rows(batch, by_index), done, res, cache, key)
-                if progress:
-                    progress(len(done), total, res.cached)
-                if should_stop is not None and should_stop():
-                    res.interrupted = True
+                if batch_done(done, total, res, progress, should_stop):
                     break
     except KeyboardInterrupt:
         res.interrupted = True

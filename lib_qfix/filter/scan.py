@@ -35,14 +35,6 @@ class ScanResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-        return True
-    except ValueError:
-        return False
-
-
 def scan(folders: list[str | os.PathLike[str]], exclude: list[str | os.PathLike[str]] = ()) -> ScanResult:
     """Image files under ``folders`` (sorted per folder). Raises :class:`ScanError` for a missing
     path or when no image is found at all."""
@@ -67,7 +59,7 @@ def scan(folders: list[str | os.PathLike[str]], exclude: list[str | os.PathLike[
                 sub = here / d
                 if sub.is_symlink():
                     result.skipped.append((str(sub), "symlink to a folder, not followed"))
-                elif any(sub == e or _inside(sub, e) for e in excluded):
+                elif any(sub == e or sub.is_relative_to(e) for e in excluded):
                     result.skipped.append((str(sub), "output folder, not scanned"))
                 else:
                     keep_dirs.append(d)
