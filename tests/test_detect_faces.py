@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import cv2
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from lib_qfix.detect.face_checks import LEFT_EYE
 from lib_qfix.detect.faces import FaceDetector, face_mesh
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
+from tests.concurrency import detect_in_threads
 
 
 @pytest.fixture(scope="module")
@@ -108,25 +107,13 @@ def test_bad_image_names_the_field(det, bad):
 
 
 def test_two_threads_share_one_detector(det, astronaut, grace_hopper):
-    expected = {id(img): det.detect(img, DEFAULTS) for img in (astronaut, grace_hopper)}
-    results, errors = [], []
-
-    def work(img):
-        try:
-            for _ in range(4):
-                results.append((id(img), det.detect(img, DEFAULTS)))
-        except Exception as e:  # surfaced by the assert below
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, args=(img,)) for img in (astronaut, grace_hopper)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    images = (astronaut, grace_hopper)
+    expected = [det.detect(img, DEFAULTS) for img in images]
+    results, errors = detect_in_threads(det, DEFAULTS, images, repeats=4)
     assert not errors
     assert len(results) == 8
-    for key, regions in results:
-        assert [(r.box, r.defects) for r in regions] == [(r.box, r.defects) for r in expected[key]]
+    for i, regions in results:
+        assert [(r.box, r.defects) for r in regions] == [(r.box, r.defects) for r in expected[i]]
 
 
 def test_turned_head_is_not_judged_for_eye_symmetry(det, photos):

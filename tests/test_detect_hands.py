@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import cv2
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ from bench.fixtures_detect import multi_person_scenes, photo, render_hand
 from lib_qfix.detect.hands import HandDetector, person_crops, run_hands
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
+from tests.concurrency import detect_in_threads
 
 
 @pytest.fixture(scope="module")
@@ -93,21 +92,9 @@ def test_two_threads_share_one_detector(det, hand_on_coffee):
     hand = render_hand(220, 0.8, skin=(190, 130, 95), angle=-20)
     mask = np.abs(hand.astype(int) - 90).sum(-1) > 30
     other[250:470, 40:260][mask] = hand[mask]
-    expected = {id(img): [r.box for r in det.detect(img, DEFAULTS)] for img in (hand_on_coffee, other)}
-    results, errors = [], []
-
-    def work(img):
-        try:
-            for _ in range(4):
-                results.append((id(img), [r.box for r in det.detect(img, DEFAULTS)]))
-        except Exception as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, args=(img,)) for img in (hand_on_coffee, other)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    images = (hand_on_coffee, other)
+    expected = [[r.box for r in det.detect(img, DEFAULTS)] for img in images]
+    results, errors = detect_in_threads(det, DEFAULTS, images, repeats=4)
     assert not errors and len(results) == 8
-    assert all(expected.values()), expected
-    assert all(boxes == expected[key] for key, boxes in results), (results, expected)
+    assert all(expected), expected
+    assert all([r.box for r in regions] == expected[i] for i, regions in results), (results, expected)

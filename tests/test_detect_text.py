@@ -10,6 +10,7 @@ from bench.fixtures_detect import _font, watermark_cases
 from lib_qfix.detect.nms import iou
 from lib_qfix.detect.text import TextDetector, classify, prompt_wants_text, stroke_contrast
 from lib_qfix.options import DEFAULTS
+from tests.concurrency import detect_in_threads
 
 
 @pytest.fixture(scope="module")
@@ -89,24 +90,10 @@ def test_bad_image(det):
 
 
 def test_two_threads_share_one_detector(det, poster):
-    import threading
-
     wm = next(c for c in watermark_cases() if c.name == "wm-0.7-34-2").image
-    expected = {id(img): [r.box for r in det.detect(img, DEFAULTS)] for img in (poster, wm)}
-    assert all(expected.values())
-    results, errors = [], []
-
-    def work(img):
-        try:
-            for _ in range(3):
-                results.append((id(img), [r.box for r in det.detect(img, DEFAULTS)]))
-        except Exception as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, args=(img,)) for img in (poster, wm)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    images = (poster, wm)
+    expected = [[r.box for r in det.detect(img, DEFAULTS)] for img in images]
+    assert all(expected)
+    results, errors = detect_in_threads(det, DEFAULTS, images, repeats=3)
     assert not errors and len(results) == 6
-    assert all(boxes == expected[key] for key, boxes in results)
+    assert all([r.box for r in regions] == expected[i] for i, regions in results)
