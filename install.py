@@ -11,8 +11,10 @@ import sys
 
 #: (import name, pip requirement, extra pip args). Order matters: --no-deps packages last.
 REQUIREMENTS = (
-    # legacy `mediapipe.solutions` with bundled models; 0.10.9 accepts protobuf 3.20 and needs no jax
-    ("mediapipe", "mediapipe>=0.10.9,<=0.10.15", ()),
+    # legacy `mediapipe.solutions` with bundled models (<= 0.10.21). 0.10.9 is the newest that takes
+    # A1111's protobuf 3.20 without jax; 0.10.14+ would move protobuf to 4.x. It has no wheel for
+    # Python 3.12, where the oldest release with one that keeps the bundled models is used instead.
+    ("mediapipe", "mediapipe==0.10.9" if sys.version_info < (3, 12) else "mediapipe>=0.10.14,<=0.10.21", ()),
     ("skimage", "scikit-image>=0.21,<0.25", ()),
     ("onnxruntime", "onnxruntime>=1.16,<1.21", ()),
     # rapidocr's own small deps, then rapidocr itself without its opencv-python-headless requirement

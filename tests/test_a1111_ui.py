@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import types
 
 import pytest
@@ -115,7 +116,9 @@ def test_install_only_missing_with_safe_pins():
     everything = {name for name, _, _ in inst.REQUIREMENTS}
     launch = fake_launch(everything - {"rapidocr", "mediapipe"})
     done = inst.main(launch, argv=[], env={})
-    assert done == ["mediapipe>=0.10.9,<=0.10.15", "rapidocr==3.10.0"]
+    # on A1111's Python (3.10/3.11) the mediapipe that keeps protobuf 3.20 and ships its models
+    expected_mp = "mediapipe==0.10.9" if sys.version_info < (3, 12) else "mediapipe>=0.10.14,<=0.10.21"
+    assert done == [expected_mp, "rapidocr==3.10.0"]
     assert launch.calls[1].startswith("install --no-deps")
     joined = " ".join(r for _, r, _ in inst.REQUIREMENTS)
     assert "numpy" not in joined and "protobuf" not in joined and "opencv" not in joined
