@@ -97,3 +97,11 @@ def test_two_threads_share_one_detector(det, poster):
     results, errors = detect_in_threads(det, DEFAULTS, images, repeats=3)
     assert not errors and len(results) == 6
     assert all([r.box for r in regions] == expected[i] for i, regions in results)
+
+
+def test_flag_stars_are_not_text_but_the_name_tag_is(det, grace_hopper):
+    # the photo's top-left flag (stars: short squarish "lines") must not read as text or a
+    # signature; the name tag on the uniform is real text
+    regions = det.detect(grace_hopper, DEFAULTS)
+    assert not [r for r in regions if r.box[2] < 200 and r.box[3] < 330], regions
+    assert any(r.kind == "text" and r.box[1] > 450 for r in regions), regions
