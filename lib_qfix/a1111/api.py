@@ -40,9 +40,9 @@ def _fail(loc: list[Any], msg: str, kind: str = "value_error") -> HTTPException:
 
 def decode_image(text: str) -> np.ndarray:
     """Base64 (optionally a ``data:`` URL) -> (H, W, 3) uint8 RGB; raises 422 naming ``image``."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    from lib_qfix.imageio import to_rgb_array
+    from lib_qfix.imageio import ImageLoadError, check_size, reading, to_rgb_array
 
     loc = ["body", "image"]
     if len(text) > MAX_BASE64_CHARS:
@@ -55,16 +55,13 @@ def decode_image(text: str) -> np.ndarray:
         raise _fail(loc, "image: not valid base64; allowed: a base64-encoded PNG/JPEG/WebP "
                          "(file paths and URLs are not accepted)") from None
     try:
-        with Image.open(io.BytesIO(raw)) as img:
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise _fail(loc, f"image: {w}x{h} is too large; allowed: at most {MAX_PIXELS} pixels")
+        with reading("image"), Image.open(io.BytesIO(raw)) as img:
+            check_size("image", img.size, MAX_PIXELS)
             img.load()
             return to_rgb_array(img)
-    except HTTPException:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise _fail(loc, f"image: cannot decode ({type(e).__name__}); allowed: PNG, JPEG, WebP") from None
+    except ImageLoadError as e:
+        raise _fail(loc, f"{e}; allowed: PNG, JPEG or WebP (cannot decode anything else) of at most "
+                         f"{MAX_PIXELS} pixels") from None
 
 
 def parse_options(data: dict[str, Any]) -> Any:
