@@ -45,13 +45,13 @@ def rss_mb() -> float:
 
 def photos(n: int, size: int) -> list[np.ndarray]:
     import cv2
-    from skimage import data
+
+    from lib_qfix.samples import skimage_photo
 
     names = ("astronaut", "coffee", "chelsea", "rocket", "camera")
     out = []
     for i in range(n):
-        im = getattr(data, names[i % len(names)])()
-        im = np.stack([im] * 3, -1) if im.ndim == 2 else im[..., :3]
+        im = skimage_photo(names[i % len(names)])
         out.append(np.ascontiguousarray(cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA)))
     return out
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -48,17 +47,9 @@ class Case:
 
 def photo(name: str) -> np.ndarray:
     """A bundled photo as (H, W, 3) uint8 RGB."""
-    if name == "grace_hopper":
-        import matplotlib
+    from lib_qfix.samples import grace_hopper, skimage_photo
 
-        path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-        return np.asarray(Image.open(path).convert("RGB"))
-    from skimage import data
-
-    img = getattr(data, name)()
-    if img.ndim == 2:
-        img = np.stack([img] * 3, axis=-1)
-    return np.ascontiguousarray(img[..., :3].astype(np.uint8))
+    return grace_hopper() if name == "grace_hopper" else skimage_photo(name)
 
 
 def _fit(img: np.ndarray, size: int = 512) -> np.ndarray:

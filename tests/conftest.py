@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lib_qfix.samples import grace_hopper as grace_hopper_photo
+from lib_qfix.samples import skimage_photo
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -35,40 +38,27 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
-def _skimage(name: str) -> np.ndarray:
-    from skimage import data
-
-    img = getattr(data, name)()
-    if img.ndim == 2:
-        img = np.stack([img] * 3, axis=-1)
-    return np.ascontiguousarray(img[..., :3].astype(np.uint8))
-
-
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """512x512 RGB photo with one face (public domain, ships with scikit-image)."""
-    return _skimage("astronaut")
+    return skimage_photo("astronaut")
 
 
 @pytest.fixture(scope="session")
 def coffee() -> np.ndarray:
     """400x600 RGB photo without people."""
-    return _skimage("coffee")
+    return skimage_photo("coffee")
 
 
 @pytest.fixture(scope="session")
 def grace_hopper() -> np.ndarray:
     """Portrait photo shipped with matplotlib (a face)."""
-    import matplotlib
-    from PIL import Image
-
-    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    return np.asarray(Image.open(path).convert("RGB"))
+    return grace_hopper_photo()
 
 
 @pytest.fixture(scope="session")
 def photos(astronaut, coffee) -> dict[str, np.ndarray]:
     names = ("chelsea", "rocket", "camera")
     out = {"astronaut": astronaut, "coffee": coffee}
-    out.update({n: _skimage(n) for n in names})
+    out.update({n: skimage_photo(n) for n in names})
     return out

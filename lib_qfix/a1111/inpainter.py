@@ -45,12 +45,15 @@ def _snap8(x: float) -> int:
 def sample_size(mask: np.ndarray, padding: int, resolution: int) -> tuple[int, int]:
     """(width, height) the model samples the crop at: the mask box plus padding, scaled so its long
     side is ``resolution`` pixels, both snapped to multiples of 8 (minimum 64)."""
-    ys, xs = np.nonzero(mask)
-    if xs.size == 0:
+    from lib_qfix.masks import mask_bbox
+
+    box = mask_bbox(mask)
+    if box is None:
         raise ValueError("mask: empty (no pixel > 0); nothing to inpaint")
     h, w = mask.shape
-    bw = min(w, xs.max() + 1 + padding) - max(0, xs.min() - padding)
-    bh = min(h, ys.max() + 1 + padding) - max(0, ys.min() - padding)
+    x0, y0, x1, y1 = box
+    bw = min(w, x1 + padding) - max(0, x0 - padding)
+    bh = min(h, y1 + padding) - max(0, y0 - padding)
     scale = resolution / max(bw, bh)
     return _snap8(bw * scale), _snap8(bh * scale)
 

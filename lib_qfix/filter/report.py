@@ -4,16 +4,17 @@ line, reasons under every reject). No external files, scripts or fonts: the page
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
+import io
 import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from lib_qfix.fileio import atomic_write_text
 from lib_qfix.filter.records import ERROR, KEEP, REJECT, Decision
+from lib_qfix.report.html import jpeg_data_uri
 
 CSV_FIELDS = ("rank", "status", "quality", "path", "rel", "width", "height", "burst", "burst_best",
               "scorer", "reasons", "error")
@@ -27,14 +28,15 @@ def _sorted(decisions: Sequence[Decision]) -> list[Decision]:
 
 def write_csv(decisions: Sequence[Decision], path: str | os.PathLike[str]) -> None:
     """One row per image, best first; ``reasons`` joined with " | "."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(CSV_FIELDS)
-        for d in _sorted(decisions):
-            r = d.record
-            w.writerow([d.rank, d.status, "" if r.quality is None else f"{r.quality:.4f}", r.path, r.rel,
-                        r.width, r.height, d.burst, int(d.burst_best), r.scorer, " | ".join(d.reasons),
-                        r.error or ""])
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(CSV_FIELDS)
+    for d in _sorted(decisions):
+        r = d.record
+        w.writerow([d.rank, d.status, "" if r.quality is None else f"{r.quality:.4f}", r.path, r.rel,
+                    r.width, r.height, d.burst, int(d.burst_best), r.scorer, " | ".join(d.reasons),
+                    r.error or ""])
+    atomic_write_text(path, buf.getvalue())
 
 
 def summary(decisions: Sequence[Decision], **extra: Any) -> dict[str, Any]:
@@ -44,9 +46,7 @@ def summary(decisions: Sequence[Decision], **extra: Any) -> dict[str, Any]:
 
 def write_json(decisions: Sequence[Decision], path: str | os.PathLike[str], **meta: Any) -> None:
     data = {"summary": summary(decisions, **meta), "decisions": [d.to_json() for d in _sorted(decisions)]}
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=1))
 
 
 def histogram_svg(qualities: Sequence[float], threshold: float | None, bins: int = 20,
@@ -87,7 +87,7 @@ def _thumb(d: Decision) -> str:
     r = d.record
     if not r.thumb:
         return '<div class="thumb missing">no preview</div>'
-    uri = "data:image/jpeg;base64," + base64.b64encode(r.thumb).decode("ascii")
+    uri = jpeg_data_uri(r.thumb)
     boxes = []
     for g in r.regions:
         if g.box is None:
@@ -136,6 +136,4 @@ def write_html(decisions: Sequence[Decision], path: str | os.PathLike[str], thre
             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p>{head}</p>"
             f"<h2>Scores</h2>{histogram_svg(quals, threshold)}"
             f"<h2>Images, best first</h2><div class='grid'>{''.join(cards)}</div></body></html>")
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, page)

@@ -51,11 +51,6 @@ def global_defects(report: ImageReport) -> list[Region]:
     return [r for r in report.regions if r.box is None and r.is_defect]
 
 
-def _area(r: Region) -> int:
-    x0, y0, x1, y1 = r.box  # type: ignore[misc]
-    return max(0, x1 - x0) * max(0, y1 - y0)
-
-
 def top_k(regions: list[Region], k: int) -> list[Region]:
     """At most ``k`` regions per kind, largest first (``k == 0``: all)."""
     if k <= 0:

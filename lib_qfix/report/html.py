@@ -28,7 +28,12 @@ def thumbnail_data_uri(image: np.ndarray, max_side: int = 256, quality: int = 82
     img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return jpeg_data_uri(buf.getvalue())
+
+
+def jpeg_data_uri(data: bytes) -> str:
+    """A ``data:`` URI for JPEG bytes (reports embed their images, so they work as single files)."""
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
 @dataclass(frozen=True)
