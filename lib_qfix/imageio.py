@@ -6,6 +6,7 @@ orientation is applied, alpha is composited on white, 16-bit and palette images 
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,8 +62,18 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> np
     p = Path(path)
     if not p.is_file():
         raise ImageLoadError(f"{p}: not a file")
-    with reading(p), Image.open(p) as img:
-        check_size(p, img.size, max_pixels)
+    return _decode(p, p, max_pixels)
+
+
+def decode_bytes(data: bytes, name: str = "image", max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an encoded image held in memory exactly as :func:`load_image` reads a file (EXIF
+    orientation applied, same conversions); errors name ``name``."""
+    return _decode(io.BytesIO(data), name, max_pixels)
+
+
+def _decode(source: Path | io.BytesIO, name: str | os.PathLike[str], max_pixels: int) -> np.ndarray:
+    with reading(name), Image.open(source) as img:
+        check_size(name, img.size, max_pixels)
         img.load()
         return to_rgb_array(ImageOps.exif_transpose(img))
 
