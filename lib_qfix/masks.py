@@ -14,6 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from lib_qfix.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
 from lib_qfix.types import Box
 
 #: "eyes" face masks without landmarks: the band of the face box that holds the eyes,
@@ -209,8 +210,6 @@ def eyes_mask(region: Any, shape_hw: Sequence[int]) -> np.ndarray:
     """
     lm = np.asarray(region.landmarks, dtype=np.float64) if region.landmarks else None
     if lm is not None and lm.ndim == 2 and lm.shape[1] >= 2 and len(lm) >= MESH_POINTS:
-        from lib_qfix.detect.face_checks import LEFT_EYE_RING, RIGHT_EYE_RING
-
         return merge([_eye_hull_mask(shape_hw, lm[list(ring), :2]) for ring in (RIGHT_EYE_RING, LEFT_EYE_RING)])
     if lm is not None and lm.ndim == 2 and lm.shape[1] >= 2 and len(lm) >= 2:
         (ax, ay), (bx, by) = lm[0, :2], lm[1, :2]

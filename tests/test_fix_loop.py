@@ -9,6 +9,7 @@ from lib_qfix.fix.infotext import ERROR, FIXED, NEGATIVE, ROUNDS, SCORE_AFTER, S
 from lib_qfix.fix.loop import DEFECT_PENALTY, merit, run_fix_loop
 from lib_qfix.fix.plan import plan_round, select_regions
 from lib_qfix.options import DEFAULTS, from_infotext
+from lib_qfix.protocols import Inpainter, InpaintParams, RestoreParams
 from lib_qfix.types import DEFECT, OK, ImageReport, Region
 
 H, W = 128, 160
@@ -40,8 +41,9 @@ class RecordingInpainter:
     def __init__(self, tags, fail_on=()):
         self.tags, self.fail_on, self.calls = list(tags), set(fail_on), []
 
-    def inpaint(self, image, mask, prompt, negative, seed, options):
-        self.calls.append({"mask": mask.copy(), "prompt": prompt, "negative": negative, "seed": seed})
+    def inpaint(self, image, mask, prompt, negative, seed, params):
+        self.calls.append({"mask": mask.copy(), "prompt": prompt, "negative": negative, "seed": seed,
+                           "params": params})
         if len(self.calls) in self.fail_on:
             raise RuntimeError("NaN in latents")
         out = image.copy()
@@ -156,8 +158,9 @@ def test_face_restorer_only_for_faces():
     class Restorer:
         calls = []
 
-        def restore(self, img, mask, options):
+        def restore(self, img, mask, params):
             self.calls.append(mask.copy())
+            self.params = params
             return img
 
     diag = ScriptedDiagnose({0: report(0.5, HAND, FACE_BAD), 2: report(0.9)})
@@ -165,6 +168,22 @@ def test_face_restorer_only_for_faces():
     out = run_fix_loop(image(0), opts(face_restorer="GFPGAN", rounds=1), diagnose=diag,
                        inpainter=RecordingInpainter([1, 2]), restorer=r)
     assert len(r.calls) == 1 and [a.restored for a in out.rounds[0].actions] == [True, False]
+    assert r.params == RestoreParams("GFPGAN", 1.0, 0.5)  # a parameter record, not the options
+
+
+def test_ports_receive_parameter_records_built_from_the_options():
+    diag = ScriptedDiagnose({0: report(0.5, HAND), 1: report(0.9)})
+    inp = RecordingInpainter([1])
+    o = opts(rounds=1, denoise=0.55, inpaint_padding=48, inpaint_resolution=768, steps=12, sampler="Euler")
+    run_fix_loop(image(0), o, diagnose=diag, inpainter=inp)
+    assert inp.calls[0]["params"] == InpaintParams(48, 768, 0.55, 12, 0.0, "Euler", "")
+    assert isinstance(inp, Inpainter)
+
+
+def test_disabled_run_diagnoses_nothing():
+    diag = ScriptedDiagnose({0: report(0.1, HAND)})
+    out = run_fix_loop(image(0), DEFAULTS, diagnose=diag, inpainter=RecordingInpainter([1]))
+    assert diag.calls == [] and out.stopped == "disabled" and not out.changed
 
 
 def test_regenerate_for_global_defects_bounded():

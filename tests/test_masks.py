@@ -171,7 +171,7 @@ def test_masks_on_a_real_photo_crop(astronaut):
 
 
 def test_eyes_mask_from_a_synthetic_face_mesh():
-    from lib_qfix.detect.face_checks import LEFT_EYE_RING, RIGHT_EYE_RING
+    from lib_qfix.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
 
     mesh = np.full((478, 2), 100.0)  # every other point on the nose
     angles = np.linspace(0, 2 * np.pi, len(RIGHT_EYE_RING), endpoint=False)

@@ -16,6 +16,8 @@ import numpy as np
 from PIL import Image
 
 from lib_qfix.imageio import to_rgb_array
+from lib_qfix.masks import mask_bbox
+from lib_qfix.protocols import InpaintParams
 
 
 class PassInterrupted(RuntimeError):
@@ -45,8 +47,6 @@ def _snap8(x: float) -> int:
 def sample_size(mask: np.ndarray, padding: int, resolution: int) -> tuple[int, int]:
     """(width, height) the model samples the crop at: the mask box plus padding, scaled so its long
     side is ``resolution`` pixels, both snapped to multiples of 8 (minimum 64)."""
-    from lib_qfix.masks import mask_bbox
-
     box = mask_bbox(mask)
     if box is None:
         raise ValueError("mask: empty (no pixel > 0); nothing to inpaint")
@@ -130,33 +130,33 @@ class A1111Inpainter:
         self.p, self.index = p, index
 
     def build(self, image: np.ndarray, mask: np.ndarray, prompt: str, negative: str, seed: int,
-              options: Any) -> Any:
+              params: InpaintParams) -> Any:
         from modules import processing
 
         p = self.p
         h, w = image.shape[:2]
         if mask.shape != (h, w):
             raise ValueError(f"mask: shape {mask.shape} does not match the image {(h, w)}")
-        width, height = sample_size(mask, options.inpaint_padding, options.inpaint_resolution)
+        width, height = sample_size(mask, params.padding, params.resolution)
         kw = _common(p, self.index)
         kw.update(
             prompt=prompt, negative_prompt=negative, seed=int(seed),
-            sampler_name=options.sampler or p.sampler_name, steps=options.steps or p.steps,
-            cfg_scale=options.cfg_scale or p.cfg_scale, width=width, height=height,
+            sampler_name=params.sampler or p.sampler_name, steps=params.steps or p.steps,
+            cfg_scale=params.cfg_scale or p.cfg_scale, width=width, height=height,
             init_images=[Image.fromarray(image)], mask=Image.fromarray(mask, mode="L"),
             # the mask is already feathered by masks.region_mask; a second blur would widen the seam
             mask_blur=0, inpainting_fill=1, inpaint_full_res=True,
-            inpaint_full_res_padding=options.inpaint_padding, inpainting_mask_invert=0,
-            denoising_strength=options.denoise,
+            inpaint_full_res_padding=params.padding, inpainting_mask_invert=0,
+            denoising_strength=params.denoise,
         )
-        scheduler = options.scheduler or getattr(p, "scheduler", None)
+        scheduler = params.scheduler or getattr(p, "scheduler", None)
         if scheduler is not None and "scheduler" in _fields(processing.StableDiffusionProcessingImg2Img):
             kw["scheduler"] = scheduler  # 1.9+
         return processing.StableDiffusionProcessingImg2Img(**kw)
 
     def inpaint(self, image: np.ndarray, mask: np.ndarray, prompt: str, negative: str, seed: int,
-                options: Any) -> np.ndarray:
-        out = run_inner(self.build(image, mask, prompt, negative, seed, options))
+                params: InpaintParams) -> np.ndarray:
+        out = run_inner(self.build(image, mask, prompt, negative, seed, params))
         if out.shape != image.shape:
             raise RuntimeError(f"the inner pass returned {out.shape[1]}x{out.shape[0]}, "
                                f"expected {image.shape[1]}x{image.shape[0]}")

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from lib_qfix.protocols import RestoreParams
+
 
 def find_restorer(name: str) -> Any:
     """The loaded A1111 face restorer called ``name`` (case-insensitive)."""
@@ -30,15 +32,15 @@ class A1111FaceRestorer:
     """:class:`~lib_qfix.protocols.FaceRestorer`: the whole image goes through A1111's restorer
     (it finds and aligns the faces itself); only the masked pixels of its output are kept."""
 
-    def restore(self, image: np.ndarray, mask: np.ndarray, options: Any) -> np.ndarray:
-        if options.face_restorer == "none":
+    def restore(self, image: np.ndarray, mask: np.ndarray, params: RestoreParams) -> np.ndarray:
+        if not params.enabled:
             return image
-        r = find_restorer(options.face_restorer)
+        r = find_restorer(params.restorer)
         if r.name().lower() == "codeformer":
-            restored = r.restore(image, w=options.codeformer_weight)
+            restored = r.restore(image, w=params.codeformer_weight)
         else:
             restored = r.restore(image)
         restored = np.asarray(restored, dtype=np.uint8)
         if restored.shape != image.shape:
             raise RuntimeError(f"face restorer returned shape {restored.shape}, expected {image.shape}")
-        return blend(image, restored, mask, options.restore_visibility)
+        return blend(image, restored, mask, params.visibility)

@@ -9,12 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: (outer corner, inner corner, upper lid, lower lid) per eye
-RIGHT_EYE = (33, 133, 159, 145)
-LEFT_EYE = (263, 362, 386, 374)
-#: eye outline rings (for eyes-only masks)
-RIGHT_EYE_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
-LEFT_EYE_RING = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+from lib_qfix.landmarks import LEFT_EYE, LEFT_EYE_RING, RIGHT_EYE, RIGHT_EYE_RING  # noqa: F401 (re-export)
 
 #: a face whose box is narrower than this (pixels) has too few pixels for eyes, teeth, skin detail
 SMALL_FACE_PX = 96

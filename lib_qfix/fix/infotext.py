@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lib_qfix import __version__
+from lib_qfix.errors import error_text as describe
 from lib_qfix.fix.outcome import FixOutcome
 from lib_qfix.options import OptionError, from_infotext, to_infotext
 
@@ -29,7 +30,7 @@ def error_text(e: BaseException) -> str:
     """``"<field>: <why>"`` for option errors, ``"<Type>: <message>"`` otherwise."""
     if isinstance(e, OptionError):
         return f"{e.field}: {e.value!r} is not allowed; {e.allowed}"
-    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+    return describe(e)
 
 
 def _q(x: float | None) -> str | None:
@@ -47,7 +48,7 @@ def outcome_infotext(outcome: FixOutcome, options: Any, preset_options: Any = No
         out[ROUNDS] = outcome.rounds_used
     neg = outcome.report_before.negative
     out[NEGATIVE] = neg or None
-    errors = [e for e in (outcome.error, *_failures(outcome)) if e]
+    errors = _failures(outcome)
     out[ERROR] = "; ".join(errors) or None
     out[VERSION] = __version__
     return {k: v for k, v in out.items() if v is not None}

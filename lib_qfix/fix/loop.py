@@ -1,8 +1,9 @@
 """The host-agnostic fix loop: diagnose, repaint what is wrong, re-score, keep the best.
 
-Driven through ports only: an ``Inpainter``, an optional ``FaceRestorer``, and a ``diagnose``
-callable (image -> :class:`~lib_qfix.types.ImageReport`, normally the real scorer + detectors).
-Rules:
+Driven through ports only: an :class:`~lib_qfix.protocols.Inpainter`, an optional
+:class:`~lib_qfix.protocols.FaceRestorer`, a ``diagnose`` callable (image ->
+:class:`~lib_qfix.types.ImageReport`, normally the real scorer + detectors) and an optional
+``regenerate`` callable. Rules:
 - bounded: at most ``options.rounds`` rounds (plus ``options.regenerate_rounds`` regenerations);
 - every round starts from the best image so far, with seed ``seed + round`` so a retry differs;
 - **keep the best, never the last**: a result replaces the best only when its merit beats the
@@ -14,12 +15,16 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from lib_qfix.errors import error_text
 from lib_qfix.fix.outcome import DONE, FAILED, SKIPPED, FixAction, FixOutcome, RoundRecord
-from lib_qfix.fix.plan import global_defects, plan_round
+from lib_qfix.fix.plan import FixGroup, global_defects, plan_round
+from lib_qfix.prompts.negatives import additions_for_regions, merge_negative
+from lib_qfix.protocols import FaceRestorer, Inpainter, InpaintParams, RestoreParams
 from lib_qfix.types import ImageReport
 
 #: merit lost per local defect region (quality is 0..1): a fixed hand is worth a small quality dip
@@ -28,6 +33,7 @@ DEFECT_PENALTY = 0.05
 Diagnose = Callable[[np.ndarray], ImageReport]
 #: regenerate(negative, seed) -> a new full image (same size), for global defects
 Regenerate = Callable[[str, int], np.ndarray]
+StopCheck = Callable[[], "str | None"]
 
 
 def merit(report: ImageReport) -> float:
@@ -48,132 +54,139 @@ def found_names(report: ImageReport) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _keep(after: ImageReport, candidate: float, best: float, original: ImageReport, options: Any) -> bool:
-    """Whether a result replaces the best so far: with ``keep_best`` its merit must beat the best's
-    by more than ``min_improvement`` **and** its quality must not fall below the original's (an
-    original is never replaced by a worse-scoring image); without ``keep_best`` the last wins."""
-    if not options.keep_best:
-        return True
-    floor = original.quality if original.quality is not None else float("-inf")
-    quality = after.quality if after.quality is not None else float("-inf")
-    return candidate > best + float(options.min_improvement) and quality >= floor
-
-
 def _never_stop() -> str | None:
     return None
 
 
-def run_fix_loop(image: np.ndarray, options: Any, *, diagnose: Diagnose, inpainter: Any,
-                 restorer: Any = None, prompt: str = "", negative: str = "", seed: int = 0,
+@dataclass
+class _Search:
+    """The loop's state: the original, the best image so far and the rounds recorded."""
+
+    original: ImageReport
+    image: np.ndarray
+    report: ImageReport
+    keep_best: bool
+    min_improvement: float
+    rounds: list[RoundRecord] = field(default_factory=list)
+
+    @property
+    def merit(self) -> float:
+        return merit(self.report)
+
+    def keeps(self, after: ImageReport) -> bool:
+        """Whether ``after`` replaces the best so far: with ``keep_best`` its merit must beat the
+        best's by more than ``min_improvement`` **and** its quality must not fall below the
+        original's (an original is never replaced by a worse-scoring image); without
+        ``keep_best`` the last wins."""
+        if not self.keep_best:
+            return True
+        floor = self.original.quality if self.original.quality is not None else float("-inf")
+        quality = after.quality if after.quality is not None else float("-inf")
+        return merit(after) > self.merit + self.min_improvement and quality >= floor
+
+    def judge(self, actions: list[FixAction], out: np.ndarray | None, diagnose: Diagnose) -> RoundRecord:
+        """Record one round (diagnosing ``out`` when there is one) and keep ``out`` if it is better."""
+        found, q_before, m_before = found_names(self.report), self.report.quality, self.merit
+        after = diagnose(out) if out is not None else None
+        kept = after is not None and self.keeps(after)
+        rec = RoundRecord(len(self.rounds), found, tuple(actions), q_before,
+                          after.quality if after is not None else None, m_before,
+                          merit(after) if after is not None else None, kept)
+        self.rounds.append(rec)
+        if kept and out is not None and after is not None:
+            self.image, self.report = out, after
+        return rec
+
+
+def run_fix_loop(image: np.ndarray, options: Any, *, diagnose: Diagnose, inpainter: Inpainter,
+                 restorer: FaceRestorer | None = None, prompt: str = "", negative: str = "", seed: int = 0,
                  regenerate: Regenerate | None = None, report: ImageReport | None = None,
-                 should_stop: Callable[[], str | None] = _never_stop) -> FixOutcome:
+                 should_stop: StopCheck = _never_stop) -> FixOutcome:
     """Fix one (H, W, 3) uint8 RGB image. ``report`` is the input's diagnosis if already known.
-    Exceptions from one inpaint pass are recorded on its action and the pass is skipped."""
-    before = report if report is not None else diagnose(image)
-    best_img, best_rep, best_merit = image, before, merit(before)
-    rounds: list[RoundRecord] = []
+    A disabled run diagnoses nothing. Exceptions from one pass are recorded on its action and the
+    pass is skipped."""
     if not options.enable:
-        return FixOutcome(image, False, before, before, stopped="disabled")
+        empty = ImageReport(None, int(image.shape[1]), int(image.shape[0]), None, "")
+        return FixOutcome(image, False, report or empty, report or empty, stopped="disabled")
+    before = report if report is not None else diagnose(image)
     if options.mode == "score_only":
         return FixOutcome(image, False, before, before, stopped="score_only")
-
+    search = _Search(before, image, before, bool(options.keep_best), float(options.min_improvement))
     stopped = ""
-    # Phase 1: global defects cannot be inpainted; optionally regenerate with the augmented negative.
     if options.regenerate and regenerate is not None and global_defects(before):
-        from lib_qfix.prompts.negatives import additions_for_regions, merge_negative
-
-        for _ in range(int(options.regenerate_rounds)):
-            stop = should_stop()
-            if stop or not global_defects(best_rep):
-                stopped = stop or ""
-                break
-            neg = merge_negative(negative, additions_for_regions(global_defects(best_rep), options))
-            action, out = _attempt("regenerate", (), prompt, neg, seed, lambda n=neg: regenerate(n, seed))
-            rec, after = _record(len(rounds), best_rep, action, out, diagnose, options, best_merit, before)
-            rounds.append(rec)
-            if out is not None and after is not None and rec.kept:
-                best_img, best_rep, best_merit = out, after, merit(after)
-
-    # Phase 2: local inpainting rounds, each from the best image so far.
+        stopped = _regenerate_phase(search, options, diagnose, regenerate, prompt, negative, seed, should_stop)
     if not stopped:
-        stopped = "max rounds"
-        for r in range(int(options.rounds)):
+        stopped = _inpaint_phase(search, options, diagnose, inpainter, restorer, prompt, negative, seed,
+                                 should_stop)
+    return FixOutcome(search.image, search.image is not image, before, search.report, tuple(search.rounds),
+                      stopped)
+
+
+def _regenerate_phase(search: _Search, options: Any, diagnose: Diagnose, regenerate: Regenerate,
+                      prompt: str, negative: str, seed: int, should_stop: StopCheck) -> str:
+    """Global defects cannot be inpainted: regenerate on the same seed with the augmented negative.
+    Returns a stop reason ("" to go on to the inpaint rounds)."""
+    for _ in range(int(options.regenerate_rounds)):
+        stop = should_stop()
+        if stop or not global_defects(search.report):
+            return stop or ""
+        neg = merge_negative(negative, additions_for_regions(global_defects(search.report), options))
+        action, out = _attempt(FixAction("regenerate", (), prompt, neg, seed), lambda n=neg: regenerate(n, seed))
+        search.judge([action], out, diagnose)
+    return ""
+
+
+def _inpaint_phase(search: _Search, options: Any, diagnose: Diagnose, inpainter: Inpainter,
+                   restorer: FaceRestorer | None, prompt: str, negative: str, seed: int,
+                   should_stop: StopCheck) -> str:
+    """Local inpainting rounds, each from the best image so far; returns why they ended."""
+    inpaint = InpaintParams.from_options(options)
+    restore = RestoreParams.from_options(options)
+    for r in range(int(options.rounds)):
+        stop = should_stop()
+        if stop:
+            return stop
+        groups = plan_round(search.report, options, prompt, negative)
+        if not groups:
+            return "nothing to fix"
+        img, actions = search.image, []
+        for g in groups:
             stop = should_stop()
+            planned = FixAction(g.kind, tuple(x.box for x in g.regions if x.box), g.prompt, g.negative, seed + r)
             if stop:
-                stopped = stop
-                break
-            groups = plan_round(best_rep, options, prompt, negative)
-            if not groups:
-                stopped = "nothing to fix"
-                break
-            round_seed = seed + r
-            img, actions = best_img, []
-            for g in groups:
-                stop = should_stop()
-                if stop:
-                    actions.append(FixAction(g.kind, _boxes(g), g.prompt, g.negative, round_seed, SKIPPED, stop))
-                    continue
-                action, out = _attempt(g.kind, _boxes(g), g.prompt, g.negative, round_seed,
-                                       lambda g=g, img=img, s=round_seed: inpainter.inpaint(
-                                           img, g.mask, g.prompt, g.negative, s, options))
-                if out is not None and g.kind == "face" and restorer is not None \
-                        and options.face_restorer != "none":
-                    try:
-                        out = restorer.restore(out, g.mask, options)
-                        action = FixAction(**{**action.__dict__, "restored": True})
-                    except Exception as e:  # restoration is optional: keep the inpainted face
-                        action = FixAction(**{**action.__dict__, "reason": f"restorer failed: {_why(e)}"})
-                if out is not None:
-                    img = out
-                actions.append(action)
-            if not any(a.status == DONE for a in actions):
-                rounds.append(RoundRecord(len(rounds), found_names(best_rep), tuple(actions), best_rep.quality,
-                                          None, best_merit, None, False))
-                stopped = stop or "every pass failed"
-                break
-            after = diagnose(img)
-            m = merit(after)
-            kept = _keep(after, m, best_merit, before, options)
-            rounds.append(RoundRecord(len(rounds), found_names(best_rep), tuple(actions), best_rep.quality,
-                                      after.quality, best_merit, m, kept))
-            if kept:
-                best_img, best_rep, best_merit = img, after, m
-            if stop:
-                stopped = stop
-                break
-
-    changed = best_img is not image
-    return FixOutcome(best_img, changed, before, best_rep, tuple(rounds), stopped)
+                actions.append(replace(planned, status=SKIPPED, reason=stop))
+                continue
+            action, out = _attempt(planned, lambda g=g, img=img, s=seed + r: inpainter.inpaint(
+                img, g.mask, g.prompt, g.negative, s, inpaint))
+            if out is not None and g.kind == "face" and restorer is not None and restore.enabled:
+                action, out = _restore(action, out, g, restorer, restore)
+            if out is not None:
+                img = out
+            actions.append(action)
+        if not any(a.status == DONE for a in actions):
+            search.judge(actions, None, diagnose)
+            return stop or "every pass failed"
+        search.judge(actions, img, diagnose)
+        if stop:
+            return stop
+    return "max rounds"
 
 
-def _record(index: int, best_rep: ImageReport, action: FixAction, out: np.ndarray | None,
-            diagnose: Diagnose, options: Any, best_merit: float,
-            original: ImageReport) -> tuple[RoundRecord, ImageReport | None]:
-    """Record of a single-action round (regeneration) and the new image's report."""
-    found = found_names(best_rep)
-    if out is None:
-        return RoundRecord(index, found, (action,), best_rep.quality, None, best_merit, None, False), None
-    after = diagnose(out)
-    m = merit(after)
-    kept = _keep(after, m, best_merit, original, options)
-    return RoundRecord(index, found, (action,), best_rep.quality, after.quality, best_merit, m, kept), after
+def _restore(action: FixAction, out: np.ndarray, group: FixGroup, restorer: FaceRestorer,
+             params: RestoreParams) -> tuple[FixAction, np.ndarray]:
+    """Restore an inpainted face; restoration is optional, so a failure keeps the inpainted face."""
+    try:
+        return replace(action, restored=True), restorer.restore(out, group.mask, params)
+    except Exception as e:
+        return replace(action, reason=f"restorer failed: {error_text(e)}"), out
 
 
-def _boxes(g: Any) -> tuple:
-    return tuple(r.box for r in g.regions)
-
-
-def _why(e: BaseException) -> str:
-    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-
-
-def _attempt(kind: str, boxes: tuple, prompt: str, negative: str, seed: int,
-             call: Callable[[], np.ndarray]) -> tuple[FixAction, np.ndarray | None]:
+def _attempt(planned: FixAction, call: Callable[[], np.ndarray]) -> tuple[FixAction, np.ndarray | None]:
     """Run one pass; a failure becomes a FAILED action with its reason, never an exception."""
     try:
         out = call()
     except Exception as e:
-        return FixAction(kind, boxes, prompt, negative, seed, FAILED, _why(e)), None
+        return replace(planned, status=FAILED, reason=error_text(e)), None
     if out is None:
-        return FixAction(kind, boxes, prompt, negative, seed, SKIPPED, "the pass returned no image"), None
-    return FixAction(kind, boxes, prompt, negative, seed), out
+        return replace(planned, status=SKIPPED, reason="the pass returned no image"), None
+    return planned, out

@@ -7,8 +7,7 @@ Qualities are the scorer's 0..1 quality; ``merit`` is the number the loop compar
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -70,8 +69,6 @@ class FixOutcome:
     report_after: ImageReport
     rounds: tuple[RoundRecord, ...] = ()
     stopped: str = ""
-    error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def quality_before(self) -> float | None:
