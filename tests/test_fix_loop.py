@@ -221,3 +221,13 @@ def test_disabled_does_nothing(mode):
     inp = RecordingInpainter([1])
     out = run_fix_loop(image(0), DEFAULTS.replace(mode=mode), diagnose=diag, inpainter=inp)
     assert out.stopped == "disabled" and inp.calls == []
+
+
+def test_inpaint_prompt_carries_the_catalogue_positives_once():
+    extra = Region("hand", (10, 20, 50, 70), 0.9, DEFECT, (), ("extra_fingers", "fused_fingers"), "hand")
+    groups = plan_round(report(0.5, extra), opts(), "a knight", "")
+    prompt = groups[0].prompt
+    assert prompt.startswith("a knight") and "separated fingers" in prompt
+    assert prompt.lower().count("five fingers") == 1 and prompt.lower().count("detailed hand") == 1
+    ok = plan_round(report(0.5, FACE_OK), opts(mode="fix_all"), "a knight", "")[0].prompt
+    assert ok == "a knight, detailed face, symmetric eyes"  # regions judged ok add no positives

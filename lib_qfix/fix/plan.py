@@ -7,11 +7,19 @@ Global defects (``box is None``) cannot be inpainted; they only feed the regener
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from lib_qfix.masks import keep_largest, merge, region_mask
+from lib_qfix.prompts.negatives import (
+    additions_for_regions,
+    expand_prompt,
+    merge_negative,
+    positives_for_regions,
+)
 from lib_qfix.types import LOCAL_KINDS, ImageReport, Region
 
 #: the options field holding the prompt / extra negative template for each kind
@@ -55,29 +63,25 @@ def top_k(regions: list[Region], k: int) -> list[Region]:
     """At most ``k`` regions per kind, largest first (``k == 0``: all)."""
     if k <= 0:
         return list(regions)
-    from lib_qfix.masks import keep_largest
-
     out: list[Region] = []
     for kind in dict.fromkeys(r.kind for r in regions):
         out.extend(keep_largest([r for r in regions if r.kind == kind], k))
     return out
 
 
-def kind_prompt(kind: str, options: Any, image_prompt: str) -> str:
+def kind_prompt(kind: str, options: Any, image_prompt: str, regions: Sequence[Region] = ()) -> str:
     """The inpaint prompt for ``kind``: its template with ``[PROMPT]`` replaced by the image's prompt
-    (an empty template means the image's own prompt)."""
-    from lib_qfix.prompts.negatives import expand_prompt
-
+    (an empty template means the image's own prompt), followed by the catalogue's positive terms
+    for the defects of ``regions`` that it does not already hold (e.g. "separated fingers")."""
     template = getattr(options, PROMPT_FIELD.get(kind, "text_prompt"), "") or "[PROMPT]"
-    return expand_prompt(template, image_prompt)
+    base = expand_prompt(template, image_prompt)
+    return merge_negative(base, [(word, 1.0) for word in positives_for_regions(regions)])
 
 
 def kind_negative(kind: str, regions: list[Region], options: Any, image_negative: str) -> str:
     """The image's negative merged with the catalogue's weighted negatives for the defects in
     ``regions`` plus the kind's and the extra negative from options (for regions judged ok, as in
     "fix_all", only the kind's and the extra negative are added)."""
-    from lib_qfix.prompts.negatives import additions_for_regions, merge_negative
-
     parts = [image_negative]
     if not any(r.is_defect for r in regions):  # additions_for_regions adds these for defects only
         parts += [getattr(options, NEGATIVE_FIELD.get(kind, ""), "") or "", options.extra_negative]
@@ -91,8 +95,6 @@ def plan_round(report: ImageReport, options: Any, image_prompt: str = "", image_
     ``mask_merge == "merge"`` puts all regions of a kind into one pass; ``"none"`` gives one pass
     per region. Masks come from :func:`lib_qfix.masks.region_mask` (shape, dilation, feather).
     """
-    from lib_qfix.masks import merge, region_mask
-
     regions = top_k(select_regions(report, options), options.mask_top_k)
     if not regions:
         return []
@@ -103,8 +105,8 @@ def plan_round(report: ImageReport, options: Any, image_prompt: str = "", image_
         if not of_kind:
             continue
         batches = [of_kind] if options.mask_merge == "merge" else [[r] for r in of_kind]
-        prompt = kind_prompt(kind, options, image_prompt)
         for batch in batches:
+            prompt = kind_prompt(kind, options, image_prompt, batch)
             mask = merge([region_mask(r, shape, options) for r in batch])
             if not np.any(mask):
                 continue  # a region that vanished under erosion has nothing to repaint
