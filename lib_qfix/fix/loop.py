@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -131,7 +132,7 @@ def _regenerate_phase(search: _Search, options: Any, diagnose: Diagnose, regener
         if stop or not global_defects(search.report):
             return stop or ""
         neg = merge_negative(negative, additions_for_regions(global_defects(search.report), options))
-        action, out = _attempt(FixAction("regenerate", (), prompt, neg, seed), lambda n=neg: regenerate(n, seed))
+        action, out = _attempt(FixAction("regenerate", (), prompt, neg, seed), partial(regenerate, neg, seed))
         search.judge([action], out, diagnose)
     return ""
 
@@ -149,15 +150,15 @@ def _inpaint_phase(search: _Search, options: Any, diagnose: Diagnose, inpainter:
         groups = plan_round(search.report, options, prompt, negative)
         if not groups:
             return "nothing to fix"
-        img, actions = search.image, []
+        img, actions = search.image, list[FixAction]()
         for g in groups:
             stop = should_stop()
             planned = FixAction(g.kind, tuple(x.box for x in g.regions if x.box), g.prompt, g.negative, seed + r)
             if stop:
                 actions.append(replace(planned, status=SKIPPED, reason=stop))
                 continue
-            action, out = _attempt(planned, lambda g=g, img=img, s=seed + r: inpainter.inpaint(
-                img, g.mask, g.prompt, g.negative, s, inpaint))
+            action, out = _attempt(planned, partial(inpainter.inpaint, img, g.mask, g.prompt, g.negative,
+                                                    seed + r, inpaint))
             if out is not None and g.kind == "face" and restorer is not None and restore.enabled:
                 action, out = _restore(action, out, g, restorer, restore)
             if out is not None:
