@@ -1,5 +1,6 @@
-// QFix: a score badge on gallery images, and a button that appends QFix's suggested negative
-// to the negative prompt. Reads only what A1111 already shows: the generation info JSON.
+// QFix: a score badge on gallery images, and the click of the panel's "Append QFix's suggested
+// negative" button (a gradio component; this file creates no button). Reads only what A1111
+// already shows: the generation info JSON.
 (function () {
     "use strict";
     var TABS = ["txt2img", "img2img"];
@@ -65,20 +66,18 @@
         else box.dispatchEvent(new Event("input", {bubbles: true}));
     }
 
-    function addButton(tab) {
-        var panel = app().querySelector("#qfix-" + tab + "-panel");
-        if (!panel || panel.querySelector(".qfix-negative-button")) return;
-        var b = document.createElement("button");
-        b.className = "qfix-negative-button lg secondary gradio-button";
-        b.type = "button";
-        b.textContent = "Append QFix's suggested negative";
-        b.title = "Adds the weighted negative QFix suggested for the selected image to the negative prompt";
+    // The button is a gr.Button inside the QFix accordion (lib_qfix/a1111/ui.py, negative_button):
+    // only its click is wired here, once per element (gradio may re-render it).
+    function wireButton(tab) {
+        var b = app().querySelector("#qfix-" + tab + "-append-negative");
+        if (!b || b.qfixWired) return;
+        b.qfixWired = true;
+        if (!b.title) b.title = "Adds the weighted negative QFix suggested for the selected image to the negative prompt";
         b.addEventListener("click", function () { appendNegative(tab); });
-        panel.appendChild(b);
     }
 
     function refresh() {
-        TABS.forEach(function (tab) { addButton(tab); updateBadges(tab); });
+        TABS.forEach(function (tab) { wireButton(tab); updateBadges(tab); });
     }
 
     if (typeof onAfterUiUpdate === "function") onAfterUiUpdate(refresh);

@@ -49,6 +49,37 @@ def test_panel_has_one_component_per_field_in_order(host):
     assert any(c.get("props", {}).get("elem_id") == "qfix-txt2img-panel" for c in cfg["components"])
 
 
+def _layout_node(node, block_id):
+    if node["id"] == block_id:
+        return node
+    for child in node.get("children", []):
+        found = _layout_node(child, block_id)
+        if found is not None:
+            return found
+    return None
+
+
+@pytest.mark.parametrize("is_img2img", [False, True])
+def test_append_negative_is_a_small_button_inside_the_accordion(host, is_img2img):
+    # The issue: qfix.js used to inject a bare <button> after the accordion's content (no gradio
+    # styling, shown while collapsed). Now it is a gradio component, a direct child of the QFix
+    # accordion (so it collapses with it and is not hidden in a sub-section), small and secondary.
+    tab = "img2img" if is_img2img else "txt2img"
+    _, comps, demo = build(is_img2img)
+    cfg = demo.get_config_file()
+    by_elem = {c["props"].get("elem_id"): c for c in cfg["components"]}
+    panel, button = by_elem[f"qfix-{tab}-panel"], by_elem.get(f"qfix-{tab}-append-negative")
+    assert button is not None, "no append-negative button in the Blocks config"
+    assert panel["type"] == "accordion" and button["type"] == "button"
+    props = button["props"]
+    assert props["value"] == "Append QFix's suggested negative"
+    assert props.get("size") == "sm" and props["variant"] == "secondary" and props["scale"] == 0
+    assert "qfix-negative-button" in props["elem_classes"]
+    content = _layout_node(cfg["layout"], panel["id"])["children"]  # the accordion's own column
+    assert button["id"] in [n["id"] for n in content]
+    assert all(c.elem_id != props["elem_id"] for c in comps)  # not a script arg
+
+
 def test_preset_load_and_save(host, tmp_path):
     from lib_qfix.a1111 import settings, ui
     from lib_qfix.options import positional

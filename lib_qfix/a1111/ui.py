@@ -65,6 +65,18 @@ def component(f: Field, value: Any, tab: str) -> Any:
     return gr.Textbox(lines=2 if f.multiline else 1, placeholder=f.help, **kw)
 
 
+NEGATIVE_LABEL = "Append QFix's suggested negative"
+
+
+def negative_button(tab: str) -> Any:
+    """The small "append suggested negative" button. It has no Python event: javascript/qfix.js
+    wires its click (by elem_id) to append the selected image's ``QFix suggested negative`` from the
+    gallery's generation info to the negative prompt. Being a real component inside the accordion,
+    it has gradio's button styling and collapses with the panel."""
+    return gr.Button(NEGATIVE_LABEL, size="sm", variant="secondary", scale=0, min_width=0,
+                     elem_id=f"qfix-{tab}-append-negative", elem_classes=["qfix-negative-button"])
+
+
 def build_panel(is_img2img: bool) -> tuple[list[Any], list[tuple[Any, str]]]:
     """Build the accordion inside the caller's Blocks; returns (components in FIELDS order,
     infotext_fields). No side effects beyond creating components (``ui()`` runs several times)."""
@@ -87,6 +99,7 @@ def build_panel(is_img2img: bool) -> tuple[list[Any], list[tuple[Any, str]]]:
                                    elem_id=f"qfix-{tab}-save-name", scale=3)
             save = gr.Button("Save preset", elem_id=f"qfix-{tab}-save", elem_classes=["qfix-button"], scale=1)
         status = gr.HTML("", elem_id=f"qfix-{tab}-status", elem_classes=["qfix-status"])
+        negative_button(tab)
         groups: dict[str, list[Field]] = {}
         for f in FIELDS[2:]:
             groups.setdefault(f.group, []).append(f)
