@@ -1,7 +1,18 @@
 """Reading images for the core: always (H, W, 3) uint8 RGB, with clear errors.
 
 Limits: files over :data:`MAX_PIXELS` pixels are refused (decompression bombs), EXIF
-orientation is applied, alpha is composited on white, 16-bit and palette images are converted.
+orientation is applied, alpha is composited on white, palette images are converted, and integer
+images deeper than 8 bits are scaled by the *format's* full range, never by their own maximum (a
+dark 16-bit photo stays dark, exactly like its 8-bit twin):
+
+* ``I;16*`` (16-bit grey PNG/TIFF): 0..65535 -> 0..255 (divide by 257);
+* ``I`` from a TIFF: the range its BitsPerSample/SampleFormat tags declare (unsigned n bits:
+  0..2^n-1; signed: 0..2^(n-1)-1, negative samples clip to black);
+* ``I`` from anything else (a 16-bit grey PNG under Pillow < 10, PGM, …): 16-bit data, 0..65535.
+
+Any exception while decoding one file becomes :class:`ImageLoadError` naming the file: a
+malformed tag (EXIF 0x0116 holding text made Pillow's ``exif_transpose`` raise ``struct.error``)
+never ends a batch. A broken EXIF block costs only the orientation, not the image.
 """
 
 from __future__ import annotations
@@ -13,40 +24,102 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 MAX_PIXELS = 80_000_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+INT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+#: EXIF orientation -> PIL transpose (as in PIL.ImageOps.exif_transpose)
+ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+          4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+          6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+_TIFF_BITS, _TIFF_SAMPLE_FORMAT = 258, 339
 
 
 class ImageLoadError(ValueError):
     """An image could not be read; the message names the file and why."""
 
 
-def to_rgb_array(img: Image.Image) -> np.ndarray:
-    """A PIL image as an (H, W, 3) uint8 RGB array (alpha composited on white)."""
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+def _first(value: object, default: int) -> int:
+    """The first entry of a TIFF tag value (tags may hold one value per sample)."""
+    if isinstance(value, (tuple, list)):
+        value = value[0] if value else default
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+
+
+def white_level(img: Image.Image) -> float:
+    """The sample value that means full white for ``img`` as its file stores it (255 for 8-bit
+    modes); see the module doc for the integer modes. Call it on the image as opened (before any
+    resize or transpose, which drop the format and its tags)."""
+    if img.mode.startswith("I;16"):
+        return 65535.0
+    if img.mode != "I":
+        return 255.0
+    if img.format == "TIFF":
+        tags = getattr(img, "tag_v2", {})
+        bits = _first(tags.get(_TIFF_BITS, 16), 16)
+        signed = _first(tags.get(_TIFF_SAMPLE_FORMAT, 1), 1) == 2
+        if 1 <= bits <= 32:
+            return float(2 ** (bits - 1) - 1 if signed else 2 ** bits - 1)
+    return 65535.0
+
+
+def to_8bit(img: Image.Image, white: float | None = None) -> Image.Image:
+    """``img`` as mode "L" when it is an integer mode deeper than 8 bits (scaled so ``white``,
+    default :func:`white_level`, maps to 255; negatives clip to 0); other modes unchanged."""
+    if img.mode not in INT_MODES:
+        return img
+    level = white if white is not None else white_level(img)
+    arr = np.asarray(img, dtype=np.float64)
+    return Image.fromarray(np.rint(arr * (255.0 / level)).clip(0, 255).astype(np.uint8), "L")
+
+
+def to_rgb_array(img: Image.Image, white: float | None = None) -> np.ndarray:
+    """A PIL image as an (H, W, 3) uint8 RGB array (alpha composited on white; integer modes
+    scaled by ``white``, default the format's full range from :func:`white_level`)."""
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(bg, img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        peak = arr.max() if arr.size and arr.max() > 255 else 255.0
-        img = Image.fromarray((arr / peak * 255).clip(0, 255).astype(np.uint8))
+    img = to_8bit(img, white)
     return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
+
+
+def orientation(img: Image.Image) -> int:
+    """The EXIF orientation (1..8) of an opened image; 1 when there is none or the EXIF block
+    cannot be parsed (a broken EXIF never makes the pixels unreadable)."""
+    try:
+        value = img.getexif().get(0x0112, 1)
+        return value if isinstance(value, int) and value in ORIENT else 1
+    except Exception:  # any malformed EXIF: keep the pixels as stored
+        return 1
+
+
+def apply_orientation(img: Image.Image, orient: int) -> Image.Image:
+    """``img`` turned upright for EXIF orientation ``orient``; only the pixels are touched (the
+    EXIF block is never re-serialised, which is what failed on malformed tags)."""
+    return img.transpose(ORIENT[orient]) if orient in ORIENT else img
 
 
 @contextmanager
 def reading(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Turn whatever PIL raises while reading ``path`` into :class:`ImageLoadError` naming the file."""
+    """Turn whatever goes wrong while decoding ``path`` into :class:`ImageLoadError` naming the file
+    (only KeyboardInterrupt and other non-``Exception`` signals pass through)."""
     try:
         yield
     except ImageLoadError:
         raise
     except UnidentifiedImageError:
         raise ImageLoadError(f"{path}: not an image file") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError as e:
         raise ImageLoadError(f"{path}: cannot read image ({e})") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageLoadError(f"{path}: cannot read image ({e})") from None
+    except Exception as e:  # struct.error, IndexError, … from a malformed file
+        raise ImageLoadError(f"{path}: cannot read image ({type(e).__name__}: {e})") from None
 
 
 def check_size(path: str | os.PathLike[str], size: tuple[int, int], max_pixels: int = MAX_PIXELS) -> None:
@@ -74,14 +147,21 @@ def decode_bytes(data: bytes, name: str = "image", max_pixels: int = MAX_PIXELS)
 def _decode(source: Path | io.BytesIO, name: str | os.PathLike[str], max_pixels: int) -> np.ndarray:
     with reading(name), Image.open(source) as img:
         check_size(name, img.size, max_pixels)
+        orient, white = orientation(img), white_level(img)
         img.load()
-        return to_rgb_array(ImageOps.exif_transpose(img))
+        return to_rgb_array(apply_orientation(to_8bit(img, white), orient))
 
 
 def iter_image_paths(paths: list[str | os.PathLike[str]]) -> list[Path]:
     """Files given directly, plus image files found under given folders (sorted, symlinks to
     folders not followed). Raises :class:`FileNotFoundError` naming a path that does not exist."""
-    out: list[Path] = []
+    return [p for p, _ in iter_image_entries(paths)]
+
+
+def iter_image_entries(paths: list[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
+    """(path, name) for :func:`iter_image_paths`: ``name`` is the path relative to the folder it
+    was found in (POSIX separators), or the file name for a file given directly."""
+    out: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
@@ -89,9 +169,10 @@ def iter_image_paths(paths: list[str | os.PathLike[str]]) -> list[Path]:
                 dirs.sort()
                 for name in sorted(files):
                     if name.lower().endswith(IMAGE_SUFFIXES):
-                        out.append(Path(root) / name)
+                        f = Path(root) / name
+                        out.append((f, f.relative_to(p).as_posix()))
         elif p.exists():
-            out.append(p)
+            out.append((p, p.name))
         else:
             raise FileNotFoundError(f"{p}: no such file or folder")
     return out

@@ -79,7 +79,8 @@ def test_html_report_is_self_contained(folder, tmp_path):
     assert text.count("data:image/jpeg;base64,") == 2  # the two readable images
     assert "broken.png" in text and "error" in text
     assert "http://" not in text and "https://" not in text  # nothing fetched from outside
-    assert len(list((tmp_path / "ov").glob("*.overlay.jpg"))) == 2
+    overlays = sorted(p.relative_to(tmp_path / "ov").as_posix() for p in (tmp_path / "ov").rglob("*.overlay.jpg"))
+    assert overlays == ["astronaut.png.overlay.jpg", "sub/coffee.jpg.overlay.jpg"]  # relative paths kept
 
 
 def test_bad_usage_exit_two(tmp_path, capsys):

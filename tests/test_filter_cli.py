@@ -75,8 +75,10 @@ def test_bad_usage_and_bad_images(tmp_path, folder, capsys):
     (tmp_path / "empty").mkdir()
     assert cli(tmp_path, tmp_path / "empty") == 2
     assert "no images found" in capsys.readouterr().err
-    assert cli(tmp_path, folder, "--threshold", "1.5") == 2
-    assert "threshold: 1.5 is not allowed" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # checked by argparse, before anything runs
+        cli(tmp_path, folder, "--threshold", "1.5")
+    assert e.value.code == 2
+    assert "--threshold: '1.5' is not allowed; allowed: a number from 0 to 1" in capsys.readouterr().err
     assert cli(tmp_path, folder, "--keep-top", "x") == 2
     assert cli(tmp_path, folder, "--detect", "feet") == 2
     assert "'feet' is not a detector" in capsys.readouterr().err

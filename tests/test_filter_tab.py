@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -103,3 +106,89 @@ def test_through_a_real_gradio_server(folder):
         assert "**12 images**" in data[3] and len(data[1]) == 12 and 'class="threshold"' in data[2]
     finally:
         blocks.close()
+
+
+def _child(base, hold: bool) -> subprocess.Popen:
+    """A process that makes its QFix temp root under ``base``, prints it, then either dies at once
+    without any cleanup (a crash) or keeps running."""
+    code = ("import os, sys, time; from lib_qfix.filter import tempdirs; "
+            f"print(tempdirs.new_dir('thumbs', {str(base)!r}), flush=True); "
+            + ("time.sleep(60)" if hold else "os._exit(0)"))
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def test_stale_temp_folders_of_finished_processes_are_removed_at_start(tmp_path):
+    import time
+
+    from lib_qfix.filter import tempdirs
+
+    crashed = _child(tmp_path, hold=False)
+    dead_dir = Path(crashed.stdout.readline().strip())
+    crashed.wait()
+    alive = _child(tmp_path, hold=True)
+    try:
+        live_dir = Path(alive.stdout.readline().strip())
+        old = tmp_path / "qfix-thumbs-legacy1"  # made by an earlier version, untouched for 2 hours
+        old.mkdir()
+        os.utime(old, (time.time() - 7200, time.time() - 7200))
+        fresh = tmp_path / "qfix-upload-legacy2"
+        fresh.mkdir()
+        other = tmp_path / "not-qfix"
+        other.mkdir()
+        assert dead_dir.is_dir() and live_dir.is_dir()
+        removed = tempdirs.remove_stale(tmp_path)
+        assert not dead_dir.parent.exists() and not old.exists()
+        assert live_dir.is_dir() and fresh.is_dir() and other.is_dir()  # a live process keeps its files
+        assert sorted(removed) == sorted([str(dead_dir.parent), str(old)])
+    finally:
+        alive.kill()
+        alive.wait()
+    assert tempdirs.remove_stale(tmp_path) == [str(live_dir.parent)]  # killed: now stale too
+
+
+def test_building_the_tab_removes_stale_folders(tmp_path, monkeypatch):
+    import tempfile
+    import time
+
+    stale = tmp_path / "qfix-csv-legacy"
+    stale.mkdir()
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    tab.on_ui_tabs()
+    assert not stale.exists()
+
+
+def test_a_session_removes_its_temp_folders_when_it_ends(folder, tmp_path):
+    class Upload:
+        def __init__(self, name):
+            self.name = name
+
+    ups = [Upload(str(p)) for p in sorted(folder.glob("*.jpg"))[:3]]
+    session, gallery, *_ = tab.score("", ups, "offline", "default", [], 0.5, "", False)
+    csv_path, _ = tab.export(session, 0.5, "", False)
+    dirs = [Path(session.staged_dir), Path(gallery[0][0]).parent, Path(csv_path).parent]
+    assert all(d.is_dir() for d in dirs) and len(list(dirs[0].iterdir())) == 3  # full copies of uploads
+    other, *_ = tab.score(str(folder), None, "offline", "default", [], 0.5, "", False)
+    other_thumbs = Path(other.gallery(other.decisions(0.5))[0][0]).parent
+    tab.release(session)  # this browser session pressed Score again
+    assert not any(d.exists() for d in dirs)
+    assert other_thumbs.is_dir()  # another session's files are untouched
+    assert len(tab._views(session, 0.5, "", False)[0]) == 3  # a released session still renders
+    # the Score button releases the session it replaces
+    [(blocks, _, _)] = tab.on_ui_tabs()
+    fns = [blocks.fns[i].fn for i, d in enumerate(blocks.dependencies) if d["trigger"] == "click"]
+    assert tab.release in fns
+    other.close()
+    assert not other_thumbs.exists()
+
+
+def test_failed_run_on_uploads_removes_the_staged_copies(tmp_path, monkeypatch):
+    from lib_qfix.filter import tempdirs
+
+    bad = tmp_path / "notes.txt"  # no image: the scan fails
+    bad.write_text("x")
+    made = []
+    real = tempdirs.new_dir
+    monkeypatch.setattr(tempdirs, "new_dir", lambda kind, base=None: made.append(real(kind, base)) or made[-1])
+    out = tab.score("", [str(bad)], "offline", "default", [], 0.5, "", False)
+    assert out[0] is None and made and not os.path.exists(made[0])

@@ -4,6 +4,11 @@ move rejects after a confirmation. Long runs report progress and can be cancelle
 
 All the work is in :mod:`lib_qfix.filter.session`; this module only lays out widgets and wires
 events. Registered by :mod:`lib_qfix.a1111.callbacks` through ``script_callbacks.on_ui_tabs``.
+
+Temporary files (full copies of uploads, thumbnails, CSV exports) belong to a session: a browser
+session's previous one is closed when it presses Score again (gradio 3.41 has no "session ended"
+event), everything of this process is removed at exit, and building the tab removes what earlier,
+finished processes left behind (:func:`lib_qfix.filter.tempdirs.remove_stale`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 import gradio as gr
 
+from lib_qfix.filter import tempdirs
 from lib_qfix.filter.session import Canceller, FilterSession, run_session, stage_uploads
 
 DETECTORS = ("faces", "hands", "text")
@@ -64,7 +70,10 @@ def score(folders: str, files: list | None, scorer: str, preset: str, detect: li
     roots = [line.strip() for line in (folders or "").splitlines() if line.strip()]
     staged = bool(uploads) and not roots
     if staged:
-        roots = [stage_uploads(uploads)]
+        try:
+            roots = [stage_uploads(uploads)]
+        except OSError as e:
+            return None, [], "", "", f"**Cannot copy the uploads: {e.strerror or e}**"
     if not roots:
         return None, [], "", "", "Give a folder (one per line) or upload images."
 
@@ -77,7 +86,15 @@ def score(folders: str, files: list | None, scorer: str, preset: str, detect: li
                               cache_path=default_cache_path(), detect=tuple(detect or ()), progress=report,
                               should_stop=_cancel)
     except (ScanError, OptionError, ValueError) as e:
+        if staged:
+            tempdirs.remove_dir(roots[0])
         return None, [], "", "", f"**{e}**"
+    except BaseException:
+        if staged:
+            tempdirs.remove_dir(roots[0])
+        raise
+    if staged:
+        session.staged_dir = roots[0]
     gallery, hist, summary = _views(session, threshold, keep_top, best)
     msg = "Cancelled: showing the images scored so far." if session.result.interrupted else ""
     if session.skipped:
@@ -90,6 +107,12 @@ def score(folders: str, files: list | None, scorer: str, preset: str, detect: li
 def score_with_progress(folders, files, scorer, preset, detect, threshold, keep_top, best,
                         progress=gr.Progress()):  # noqa: B008 - gradio injects progress this way
     return score(folders, files, scorer, preset, detect, threshold, keep_top, best, progress)
+
+
+def release(session: FilterSession | None) -> None:
+    """A browser session pressed Score again: its previous session ends, its temp files go."""
+    if session is not None:
+        session.close()
 
 
 def cancel() -> str:
@@ -128,6 +151,7 @@ def do_move(session: FilterSession | None, threshold: float, keep_top: str, best
 
 
 def build() -> gr.Blocks:
+    tempdirs.remove_stale()  # what earlier, finished processes left behind
     with gr.Blocks(analytics_enabled=False) as ui:
         session = gr.State(None)
         with gr.Row():
@@ -164,6 +188,9 @@ def build() -> gr.Blocks:
         split = [threshold, keep_top, best]
         run_evt = run_btn.click(score_with_progress, [folders, files, scorer, preset, detect, *split],
                                 [session, gallery, hist, summary, message])
+        # registered after the Score event, so fn_index order is unchanged; gets the state as it was
+        # at the click, i.e. the session the new run replaces
+        run_btn.click(release, [session], None, queue=False)
         stop_btn.click(cancel, None, message, cancels=[run_evt])
         for comp in split:
             comp.change(_views, [session, *split], [gallery, hist, summary])

@@ -2,7 +2,9 @@
 
 Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
 which adds its parser and sets ``func(args) -> int`` as the default. Exit codes: 0 all images
-processed, 1 some failed, 2 bad usage.
+processed, 1 some failed, 2 bad usage. Every error is one line ``qfix: error: …`` on stderr, never a
+traceback: bad usage (argparse's own errors included) exits 2; a file that cannot be written
+exits 1.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from lib_qfix import __version__
 
@@ -23,8 +26,18 @@ class UsageError(Exception):
     """Bad command-line usage; printed as ``qfix: error: …`` with exit code 2."""
 
 
+class QfixParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``qfix: error: --flag: why (see 'qfix CMD --help')``, exit 2.
+    Subcommand parsers are of this class too (``add_subparsers`` uses the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        sub = self.prog.removeprefix("qfix").strip()
+        hint = f"see 'qfix {sub} --help'" if sub else "see 'qfix --help'"
+        self.exit(EXIT_USAGE, f"qfix: error: {message.removeprefix('argument ')} ({hint})\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qfix", description="Score, diagnose and filter images.")
+    parser = QfixParser(prog="qfix", description="Score, diagnose and filter images.")
     parser.add_argument("--version", action="version", version=f"qfix {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
@@ -49,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"qfix: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as e:  # a file that could not be written or read: one line, the run failed
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"qfix: error: {where}{e.strerror or e}", file=sys.stderr)
+        return EXIT_SOME_FAILED
     except KeyboardInterrupt:
         print("qfix: interrupted", file=sys.stderr)
         return 130

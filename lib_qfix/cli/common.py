@@ -1,9 +1,10 @@
-"""Pieces shared by the ``qfix`` subcommands: option resolution from the command line,
-the image loop with a progress bar, JSON output."""
+"""Pieces shared by the ``qfix`` subcommands: option resolution from the command line (``--preset``
+takes a preset name or a preset file), the image loop with a progress bar, JSON output."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,13 +13,15 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.cli import UsageError
-from lib_qfix.imageio import ImageLoadError, iter_image_paths, load_image
+from lib_qfix.imageio import ImageLoadError, iter_image_entries, load_image
 from lib_qfix.options import OptionError
+
+PRESET_HELP = "preset name, or a preset file (a path with '/' or ending in .json); default: 'default'"
 
 
 def add_option_args(p, scorer: bool = True) -> None:
     """--preset, --scorer, --set KEY=VALUE (repeatable), --prompt."""
-    p.add_argument("--preset", default=None, help="preset name or preset file (default: 'default')")
+    p.add_argument("--preset", default=None, help=PRESET_HELP)
     if scorer:
         p.add_argument("--scorer", default=None, help="scorer: offline (default), clip-iqa, clip-iqa+learned")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
@@ -28,37 +31,84 @@ def add_option_args(p, scorer: bool = True) -> None:
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` items as a dict (values are coerced by the options schema later)."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set {item!r}: expected KEY=VALUE")
-        out[key.strip()] = value
+            raise UsageError(f"--set {item!r} is not allowed; allowed: KEY=VALUE (see `qfix schema`)")
+        out[key.strip()] = value.strip()
     return out
 
 
-def resolve_cli_options(args, **extra: Any) -> Any:
-    """Options from --preset, --scorer and --set (defaults < preset < explicit)."""
-    from lib_qfix.presets import PresetError, resolve_options
+def is_preset_file(value: str) -> bool:
+    """A ``--preset`` value naming a file: it has a path separator or ends in ``.json``."""
+    seps = [os.sep] + ([os.altsep] if os.altsep else [])
+    return any(sep in value for sep in seps) or value.lower().endswith(".json")
 
-    explicit = parse_sets(getattr(args, "sets", []))
-    if getattr(args, "scorer", None):
-        explicit["scorer"] = args.scorer
-    explicit.update(extra)
+
+def resolve_preset_options(preset: str | None, explicit: dict[str, Any]) -> Any:
+    """Options = defaults < preset (a name, or a preset file on the command line) < ``explicit``.
+    Raises :class:`UsageError` naming ``--preset`` or the bad option. (The HTTP API still takes
+    names only: a path there would read any file of the server.)"""
+    from lib_qfix.options import validate
+    from lib_qfix.presets import PresetError, read_file, resolve_options
+
+    name = preset or "default"
     try:
-        return resolve_options(args.preset or "default", explicit)
+        if not is_preset_file(name):
+            return resolve_options(name, explicit)
+        try:
+            doc = read_file(name)
+        except PresetError as e:
+            raise UsageError(f"--preset {name}: {e}") from None
+        explicit = {k: v for k, v in explicit.items() if k != "preset"}
+        # recorded as the file's name (e.g. in infotext): a path may be long or private
+        recorded = Path(name).name[:64]
+        return validate({**explicit, "preset": recorded}, base=validate(doc["options"]), source="options")
     except (OptionError, PresetError) as e:
         raise UsageError(str(e)) from None
 
 
-def collect_paths(paths: list[str]) -> list[Path]:
+def resolve_cli_options(args, **extra: Any) -> Any:
+    """Options from --preset, --scorer and --set (defaults < preset < explicit)."""
+    explicit = parse_sets(getattr(args, "sets", []))
+    if getattr(args, "scorer", None):
+        explicit["scorer"] = args.scorer
+    explicit.update(extra)
+    return resolve_preset_options(args.preset, explicit)
+
+
+def collect_entries(paths: list[str]) -> list[tuple[Path, str]]:
+    """(image path, name relative to the argument it came from) for every image; UsageError for
+    a missing path or when no image is found."""
     try:
-        found = iter_image_paths(paths)
+        found = iter_image_entries(paths)
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
     if not found:
         raise UsageError("no image files found in " + ", ".join(paths))
     return found
+
+
+def collect_paths(paths: list[str]) -> list[Path]:
+    return [p for p, _ in collect_entries(paths)]
+
+
+def unique_names(entries: list[tuple[Path, str]], suffix: str) -> dict[Path, str]:
+    """An output name per image: its relative name plus ``suffix`` (``sub/a.jpg`` ->
+    ``sub/a.jpg.overlay.jpg``); a name that two arguments share gets ``-2``, ``-3``… before the
+    suffix, so no two images ever write to one file."""
+    taken: set[str] = set()
+    out: dict[Path, str] = {}
+    for path, rel in entries:
+        name, n = rel + suffix, 1
+        while name.lower() in taken:  # case-insensitive: safe on any file system
+            n += 1
+            name = f"{rel}-{n}{suffix}"
+        taken.add(name.lower())
+        out[path] = name
+    return out
 
 
 def progress(items: list[Path], args, desc: str) -> Iterator[Path]:
@@ -73,12 +123,17 @@ def progress(items: list[Path], args, desc: str) -> Iterator[Path]:
 
 
 def each_image(paths: list[Path], args, desc: str) -> Iterator[tuple[Path, np.ndarray | None, str | None]]:
-    """(path, image, error) for every path; unreadable files give (path, None, message)."""
+    """(path, image, error) for every path; unreadable files give (path, None, message): any
+    exception while reading one file is that file's error, the batch goes on."""
     for path in progress(paths, args, desc):
         try:
-            yield path, load_image(path), None
+            image = load_image(path)
         except ImageLoadError as e:
             yield path, None, str(e)
+        except Exception as e:  # never lose the batch to one file
+            yield path, None, f"{path}: cannot read image ({type(e).__name__}: {e})"
+        else:
+            yield path, image, None
 
 
 def write_json(data: Any, target: str | None) -> None:

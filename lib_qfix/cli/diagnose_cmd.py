@@ -1,12 +1,28 @@
-"""``qfix diagnose PATH… [--json FILE] [--html FILE] [--overlays DIR] [--preset NAME]``:
-score, detect and judge every image; suggest a weighted negative."""
+"""``qfix diagnose PATH… [--json FILE] [--html FILE] [--overlays DIR] [--preset NAME|FILE]``:
+score, detect and judge every image; suggest a weighted negative.
+
+Overlays keep each image's path relative to the argument it came from, plus ``.overlay.jpg``
+(``DIR/sub/a.jpg.overlay.jpg``), so ``a.jpg`` and ``a.png``, or two folders' ``x.jpg``, never share a
+file (a name two arguments share gets ``-2``, ``-3``…).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED
-from lib_qfix.cli.common import add_option_args, collect_paths, resolve_cli_options, run_reports, write_json
+from lib_qfix.cli.args import check_output_dir, check_output_file, write_or_report
+from lib_qfix.cli.common import (
+    add_option_args,
+    collect_entries,
+    resolve_cli_options,
+    run_reports,
+    unique_names,
+    write_json,
+)
+
+OVERLAY_SUFFIX = ".overlay.jpg"
 
 
 def register(sub) -> None:
@@ -14,7 +30,8 @@ def register(sub) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     p.add_argument("--json", metavar="FILE", help="write the reports as JSON ('-' for stdout)")
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
-    p.add_argument("--overlays", metavar="DIR", help="write each image with its regions drawn")
+    p.add_argument("--overlays", metavar="DIR", help="write each image with its regions drawn "
+                   "(DIR/<relative path>.overlay.jpg)")
     add_option_args(p)
     p.set_defaults(func=run)
 
@@ -26,13 +43,32 @@ def _summary_line(report) -> str:
     return f"{report.path}: quality {report.quality:.2f} [{report.scorer}] {found}"
 
 
+def save_overlay(image, regions, target: Path) -> None:
+    """Write ``image`` with ``regions`` drawn to ``target`` (JPEG, atomically)."""
+    import io
+
+    from PIL import Image
+
+    from lib_qfix.fileio import atomic_write_bytes
+    from lib_qfix.report.overlay import draw_regions
+
+    buf = io.BytesIO()
+    Image.fromarray(draw_regions(image, regions)).save(buf, "JPEG", quality=90)
+    atomic_write_bytes(target, buf.getvalue())
+
+
 def run(args) -> int:
     from lib_qfix.diagnose import diagnose
 
     options = resolve_cli_options(args)
-    paths = collect_paths(args.paths)
+    check_output_file("--json", args.json, stdout_ok=True)
+    check_output_file("--html", args.html)
+    check_output_dir("--overlays", args.overlays)
+    entries = collect_entries(args.paths)
+    names = unique_names(entries, OVERLAY_SUFFIX)
     cards = []
     overlay_dir = Path(args.overlays) if args.overlays else None
+    overlay_errors: list[str] = []
 
     def on_each(report, image) -> None:
         if args.html:
@@ -40,24 +76,25 @@ def run(args) -> int:
 
             cards.append(make_card(report, image))
         if overlay_dir is not None and image is not None:
-            from PIL import Image
-
-            from lib_qfix.report.overlay import draw_regions
-
-            overlay_dir.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(draw_regions(image, report.regions)).save(overlay_dir / (Path(report.path).stem + ".overlay.jpg"),
-                                                                       quality=90)
+            target = overlay_dir / names[Path(report.path)]
+            try:
+                save_overlay(image, report.regions, target)
+            except OSError as e:  # one overlay that cannot be written never ends the batch
+                overlay_errors.append(f"qfix: error: --overlays {target}: cannot write ({e.strerror or e})")
 
     reports, failed = run_reports(
-        paths, args, "diagnose",
+        [p for p, _ in entries], args, "diagnose",
         lambda image, path: diagnose(image, options, prompt=args.prompt, path=str(path)), on_each)
+    ok = True
     if args.json:
-        write_json([r.to_json() for r in reports], args.json)
+        ok = write_or_report("--json", args.json, lambda: write_json([r.to_json() for r in reports], args.json))
     if args.html:
         from lib_qfix.report.html import write_report
 
-        write_report(cards, args.html)
+        ok = write_or_report("--html", args.html, lambda: write_report(cards, args.html)) and ok
+    for line in overlay_errors:
+        print(line, file=sys.stderr)
     if args.json != "-":
         for r in reports:
             print(_summary_line(r))
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    return EXIT_SOME_FAILED if failed or not ok or overlay_errors else EXIT_OK

@@ -1,18 +1,22 @@
 """``qfix filter DIR…``: rank images by quality, keep or reject them, write CSV/JSON/HTML, and
 (only when asked) move rejects or copy keeps with a manifest that ``--undo`` reverses.
 
-Exit codes: 0 all images scored, 1 some images could not be read (reported, skipped),
-2 bad usage (missing folder, no images, bad option), 130 interrupted (partial report written).
+Exit codes: 0 all images scored, 1 some images could not be read (reported, skipped), a file
+could not be moved, or the report or the cache could not be written (what was computed is still
+written/reported), 2 bad usage (missing folder, no images, bad option or number, unusable output,
+destination or cache), 130 interrupted (partial report written).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
+from lib_qfix.cli.args import check_output_dir, number, write_or_report
+from lib_qfix.cli.common import PRESET_HELP, parse_sets, resolve_preset_options
+from lib_qfix.cli.filter_files import apply_actions, check_destinations, undo
 
 
 def register(sub) -> None:
@@ -22,30 +26,31 @@ def register(sub) -> None:
     p.add_argument("--undo", metavar="MANIFEST", help="reverse the moves/copies recorded in MANIFEST")
     p.add_argument("--out", default="qfix-filter", help="folder for decisions.csv/.json and report.html")
     g = p.add_argument_group("decision")
-    g.add_argument("--threshold", type=float, help="keep images with quality >= this (0..1; default: "
+    g.add_argument("--threshold", type=number(float, 0, 1), help="keep images with quality >= this (0..1; default: "
                    "the preset's quality_threshold)")
     g.add_argument("--keep-top", metavar="N|P%", help="keep the best N images or the best P percent")
     g.add_argument("--best-of-burst", action="store_true", help="keep at most the best image of each "
                    "near-duplicate burst")
-    g.add_argument("--burst-distance", type=int, default=10, help="max differing bits of the 64-bit "
+    g.add_argument("--burst-distance", type=number(int, 0, 64), default=10, help="max differing bits of the 64-bit "
                    "perceptual hash for two shots to be one burst (0..64, default 10)")
-    g.add_argument("--burst-seconds", type=float, help="also require shots of a burst to be at most this "
-                   "many seconds apart (file modification time)")
+    g.add_argument("--burst-seconds", type=number(float, 0), help="also require shots of a burst to be at "
+                   "most this many seconds apart (file modification time; >= 0)")
     s = p.add_argument_group("scoring")
     s.add_argument("--scorer", help="scorer name (offline, clip-iqa, clip-iqa+learned)")
-    s.add_argument("--preset", default="default", help="options preset (bundled or user)")
+    s.add_argument("--preset", default="default", help=PRESET_HELP)
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any QFix option")
     s.add_argument("--detect", default="", help="detectors to run, comma-separated: faces,hands,text "
                    "(default none: the score alone)")
-    s.add_argument("--work-size", type=int, default=1024, help="long side in pixels images are scored "
-                   "at (0 = full size; default 1024)")
-    s.add_argument("--max-pixels", type=int, default=80_000_000, help="skip images with more pixels")
-    s.add_argument("--batch-size", type=int, default=16)
-    s.add_argument("--workers", type=int, default=0, help="decode threads (0 = one per CPU)")
+    s.add_argument("--work-size", type=number(int, 0, 100_000), default=1024, help="long side in pixels "
+                   "images are scored at (0 = full size; default 1024)")
+    s.add_argument("--max-pixels", type=number(int, 1), default=80_000_000, help="skip images with more pixels")
+    s.add_argument("--batch-size", type=number(int, 1, 4096), default=16, help="images per scorer call "
+                   "(1..4096, default 16)")
+    s.add_argument("--workers", type=number(int, 0, 1024), default=0, help="decode threads (0 = one per CPU)")
     e = p.add_argument_group("engine and cache")
     e.add_argument("--engine", choices=("local", "ray"), default="local")
     e.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
-    e.add_argument("--ray-actors", type=int, default=0, help="scorer actors (0 = one per CPU)")
+    e.add_argument("--ray-actors", type=number(int, 0, 1024), default=0, help="scorer actors (0 = one per CPU)")
     e.add_argument("--cache", help="score cache file (default ~/.cache/qfix/filter-cache.sqlite)")
     e.add_argument("--no-cache", action="store_true", help="score everything, read and write no cache")
     e.add_argument("--verify-cache", action="store_true", help="re-hash every file instead of trusting "
@@ -59,29 +64,10 @@ def register(sub) -> None:
 
 
 def _options(args) -> Any:
-    from lib_qfix.options import OptionError, validate
-
-    explicit: dict[str, Any] = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"--set: {item!r} is not allowed; allowed: KEY=VALUE (see `qfix schema`)")
-        explicit[key.strip()] = value.strip()
+    explicit: dict[str, Any] = parse_sets(args.set)
     if args.scorer:
         explicit["scorer"] = args.scorer
-    try:
-        try:
-            from lib_qfix.presets import PresetError, resolve_options
-        except ImportError:  # presets not available: only the built-in defaults
-            if args.preset not in ("default", ""):
-                raise UsageError(f"--preset: {args.preset!r} cannot be loaded (presets are unavailable)") from None
-            return validate(explicit, source="command line")
-        try:
-            return resolve_options(args.preset, explicit)
-        except PresetError as err:
-            raise UsageError(str(err)) from None
-    except OptionError as err:
-        raise UsageError(str(err)) from None
+    return resolve_preset_options(args.preset, explicit)
 
 
 def _progress(enabled: bool):
@@ -102,28 +88,14 @@ def _progress(enabled: bool):
     return update, holder
 
 
-def _undo(args) -> int:
-    from lib_qfix.filter.actions import ActionError, undo
-
-    try:
-        res = undo(args.undo)
-    except ActionError as e:
-        raise UsageError(str(e)) from None
-    for msg in res.errors:
-        print(f"qfix filter: {msg}", file=sys.stderr)
-    print(f"undone: {len(res.done)} operation(s) reversed, {len(res.errors)} left as they are")
-    return EXIT_SOME_FAILED if res.errors else EXIT_OK
-
-
 def run(args) -> int:
     if args.undo:
         if args.folders:
             raise UsageError("--undo takes a manifest and no folders")
-        return _undo(args)
+        return undo(args)
     if not args.folders:
         raise UsageError("give at least one folder of images (qfix filter DIR…)")
-    from lib_qfix.filter import actions
-    from lib_qfix.filter.cache import default_cache_path
+    from lib_qfix.filter.cache import CacheError, default_cache_path
     from lib_qfix.filter.decide import DecideError, check_threshold, parse_keep_top
     from lib_qfix.filter.job import RunConfig, check_detect
     from lib_qfix.filter.pipeline import make_decisions, score_folders, write_outputs
@@ -138,10 +110,8 @@ def run(args) -> int:
         raise UsageError(str(e)) from None
     if args.keep_top and args.threshold is not None:
         raise UsageError("--threshold and --keep-top are exclusive; choose one")
-    for name, v, lo in (("--work-size", args.work_size, 0), ("--batch-size", args.batch_size, 1),
-                        ("--workers", args.workers, 0), ("--max-pixels", args.max_pixels, 1)):
-        if v < lo:
-            raise UsageError(f"{name}: {v} is not allowed; allowed: an integer >= {lo}")
+    check_output_dir("--out", args.out)
+    check_destinations(args)
     cfg = RunConfig(work_side=args.work_size, max_pixels=args.max_pixels, batch_size=args.batch_size,
                     workers=args.workers, verify=args.verify_cache, detect=detect)
     cache_path = None if args.no_cache else (args.cache or default_cache_path())
@@ -154,6 +124,8 @@ def run(args) -> int:
                                       exclude=exclude, progress=update, ray_kwargs=ray_kwargs)
     except ScanError as e:
         raise UsageError(str(e)) from None
+    except CacheError as e:
+        raise UsageError(f"--cache {e}") from None
     finally:
         for b in bar:
             b.close()
@@ -164,11 +136,14 @@ def run(args) -> int:
             "keep_top": args.keep_top, "engine": args.engine, "seconds": round(elapsed, 2),
             "scored": result.scored, "cached": result.cached, "interrupted": result.interrupted,
             "not_processed": len(found.items) - len(result.records)}
-    paths = write_outputs(decisions, args.out, None if args.keep_top else threshold, **meta)
+    paths: dict[str, str] = {}
+    written = write_or_report("--out", args.out, lambda: paths.update(
+        write_outputs(decisions, args.out, None if args.keep_top else threshold, **meta)))
     for path, why in found.skipped:
         print(f"qfix filter: skipped {path}: {why}", file=sys.stderr)
     for w in result.warnings:
-        print(f"qfix filter: warning: {w}", file=sys.stderr)
+        if w != result.cache_error:
+            print(f"qfix filter: warning: {w}", file=sys.stderr)
     for d in decisions:
         if d.status == "error":
             print(f"qfix filter: {d.reasons[0]}", file=sys.stderr)
@@ -178,24 +153,18 @@ def run(args) -> int:
     rate = len(result.records) / elapsed if elapsed > 0 else 0.0
     print(f"{len(decisions)} images: {keep} keep, {rej} reject, {err} unreadable "
           f"({result.cached} from cache, {rate:.0f} img/s)")
-    print(f"report: {paths['html']}\ncsv: {paths['csv']}\njson: {paths['json']}")
+    if written:
+        print(f"report: {paths['html']}\ncsv: {paths['csv']}\njson: {paths['json']}")
+    if result.cache_error:
+        print(f"qfix: error: --cache {result.cache_error}", file=sys.stderr)
     if result.interrupted:
         print(f"qfix filter: interrupted after {len(result.records)} of {len(found.items)} images; "
               "the report is partial and no files were moved", file=sys.stderr)
         return 130
+    if not written:
+        print("qfix filter: no files were moved or copied (the report could not be written)", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    failed = bool(err or result.cache_error)
     if args.move_rejects_to or args.copy_keeps_to:
-        manifest = Path(args.manifest) if args.manifest else Path(args.out) / \
-            f"manifest-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-        try:
-            res = actions.apply(decisions, manifest, move_rejects_to=args.move_rejects_to,
-                                copy_keeps_to=args.copy_keeps_to)
-        except actions.ActionError as e:
-            raise UsageError(str(e)) from None
-        for msg in res.errors:
-            print(f"qfix filter: {msg}", file=sys.stderr)
-        moved = sum(e["op"] == "move" for e in res.done)
-        copied = sum(e["op"] == "copy" for e in res.done)
-        print(f"moved {moved}, copied {copied}; undo with: qfix filter --undo {res.manifest}")
-        if res.errors:
-            return EXIT_SOME_FAILED
-    return EXIT_SOME_FAILED if err else EXIT_OK
+        failed = apply_actions(args, decisions) != EXIT_OK or failed
+    return EXIT_SOME_FAILED if failed else EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED
+from lib_qfix.cli.args import check_output_file, write_or_report
 from lib_qfix.cli.common import add_option_args, collect_paths, resolve_cli_options, run_reports, write_json
 
 
@@ -19,12 +20,14 @@ def run(args) -> int:
 
     # score only: every detector off, global judgements kept
     options = resolve_cli_options(args, detect_faces=False, detect_hands=False, detect_text=False)
+    check_output_file("--json", args.json, stdout_ok=True)
     paths = collect_paths(args.paths)
     reports, failed = run_reports(
         paths, args, "score", lambda image, path: diagnose(image, options, prompt=args.prompt, path=str(path)))
+    written = True
     if args.json:
-        write_json([r.to_json() for r in reports], args.json)
+        written = write_or_report("--json", args.json, lambda: write_json([r.to_json() for r in reports], args.json))
     if args.json != "-":
         for r in reports:
             print(f"{r.path}: ERROR {r.error}" if r.error else f"{r.quality:.4f}  {r.path}")
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    return EXIT_SOME_FAILED if failed or not written else EXIT_OK

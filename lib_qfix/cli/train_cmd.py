@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from lib_qfix.cli import UsageError
+from lib_qfix.cli.args import number
 
 IMAGE_COLUMNS = ("image", "file", "filename", "path", "name")
 SCORE_COLUMNS = ("score", "mos", "quality", "label")
@@ -32,14 +33,16 @@ def register(sub) -> None:
     p.add_argument("--pretrained", default="openai", help="pretrained tag or checkpoint file (default openai)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--models-dir", default=None, help="models folder (default $QFIX_MODELS or ~/.cache/qfix/models)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate for the context vectors")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--n-ctx", type=int, default=4, help="learnable context tokens (default 4)")
-    p.add_argument("--lambda", dest="lam", type=float, default=5.0,
+    p.add_argument("--epochs", type=number(int, 1, 100_000), default=30)
+    p.add_argument("--lr", type=number(float, 0, 10, lo_open=True), default=2e-3,
+                   help="Adam learning rate for the context vectors (> 0)")
+    p.add_argument("--batch-size", type=number(int, 1, 4096), default=16)
+    p.add_argument("--n-ctx", type=number(int, 1, 64), default=4, help="learnable context tokens (1..64, default 4)")
+    p.add_argument("--lambda", dest="lam", type=number(float, 0), default=5.0,
                    help="gradient-regularisation strength (0 disables; default 5)")
-    p.add_argument("--val-frac", type=float, default=0.2, help="validation share, 0..<1 (default 0.2)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-frac", type=number(float, 0, 1, hi_open=True), default=0.2,
+                   help="validation share, 0..<1 (default 0.2)")
+    p.add_argument("--seed", type=number(int, 0, 2**32 - 1), default=0)
     p.add_argument("--image-column", default=None)
     p.add_argument("--score-column", default=None)
     p.add_argument("--json", action="store_true", help="print the training summary as JSON")

@@ -3,29 +3,39 @@
 Destinations keep each file's path relative to the folder it was found in. A name that is taken
 gets a suffix (``a.jpg`` -> ``a-1.jpg``): the destination is claimed with an exclusive create first,
 so even a concurrent writer cannot be overwritten. Only regular files inside their scanned folder
-are touched (symlinks never). Every finished operation is appended to a JSON-lines manifest at
-once (flushed and fsynced), so an interrupted run can still be undone: ``undo(manifest)`` moves
-files back (never over an existing file) and removes copies that are unchanged.
+are touched (symlinks never). A destination may not be a scanned folder, lie inside one, or contain
+one (:func:`check_destination`): files would be renamed in place, or picked up again by the next
+scan of that folder.
+
+Every finished operation is appended to a JSON-lines manifest at once (fsynced), and only finished
+ones: a copy that fails midway (disk full) is removed, the source is untouched, nothing is logged.
+If the manifest itself cannot be written, the operation it could not record is reversed and the
+run stops, so everything that happened can be undone. ``undo(manifest)`` moves files back (never
+over an existing file), removes copies that are unchanged, and logs each reversal as it happens
+(``{"undo_of": n}``): an undo that partly failed, or was interrupted, can simply be run again and
+retries only what is left.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lib_qfix.filter.manifest import (  # noqa: F401 - re-exported: the public names of this module
+    MANIFEST_TAG,
+    ActionError,
+    Manifest,
+    ManifestState,
+    _discard,
+    _why,
+    read_manifest,
+)
 from lib_qfix.filter.records import Decision
-
-MANIFEST_TAG = "qfix-filter-manifest"
-
-
-class ActionError(ValueError):
-    """A destination or manifest that cannot be used; the message names it and why."""
 
 
 @dataclass
@@ -33,6 +43,7 @@ class ActionResult:
     done: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     manifest: str | None = None
+    left: int = 0  # undo: operations still to reverse (a retry does those)
 
 
 def _file_hash(path: Path) -> str:
@@ -41,6 +52,30 @@ def _file_hash(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def check_destination(flag: str, dest: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]]) -> Path:
+    """The resolved destination folder, or :class:`ActionError` naming ``flag`` when it is a scanned
+    folder, lies inside one or contains one, is not a folder, or cannot be created/written."""
+    d = Path(dest).expanduser().resolve()
+    allowed = "allowed: a folder outside every scanned folder"
+    for r in roots:
+        root = Path(r).expanduser().resolve()
+        if d == root:
+            raise ActionError(f"{flag} {dest}: is the scanned folder {root}; {allowed}")
+        if d.is_relative_to(root):
+            raise ActionError(f"{flag} {dest}: lies inside the scanned folder {root} (the next scan of it "
+                              f"would pick the files up again); {allowed}")
+        if root.is_relative_to(d):
+            raise ActionError(f"{flag} {dest}: contains the scanned folder {root}; {allowed}")
+    probe = d
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ActionError(f"{flag} {dest}: {probe} is not a folder; allowed: a folder that can be created")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ActionError(f"{flag} {dest}: {probe} is not writable; allowed: a writable folder")
+    return d
 
 
 def claim(dst: Path) -> Path:
@@ -57,7 +92,8 @@ def claim(dst: Path) -> Path:
 
 
 def _place(src: Path, dst: Path, move: bool) -> None:
-    """Put ``src`` at the claimed placeholder ``dst`` (rename when possible, else copy)."""
+    """Put ``src`` at the claimed placeholder ``dst`` (rename when possible, else copy). On an
+    error ``src`` is still in place (for a move it is removed only after a complete copy)."""
     if move:
         try:
             os.replace(src, dst)  # replaces only our own empty placeholder
@@ -72,28 +108,26 @@ def _place(src: Path, dst: Path, move: bool) -> None:
         os.unlink(src)
 
 
-class Manifest:
-    """Append-only JSON-lines log of operations (first line: a header)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.f = open(path, "x", encoding="utf-8")
-        self._write({"tag": MANIFEST_TAG, "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
-
-    def _write(self, obj: dict) -> None:
-        self.f.write(json.dumps(obj) + "\n")
-        self.f.flush()
-        os.fsync(self.f.fileno())
-
-    def close(self) -> None:
-        self.f.close()
+def _revert(op: str, src: Path, dst: Path) -> str:
+    """Reverse one operation that could not be logged; returns what happened, for the message."""
+    try:
+        if op == "copy":
+            dst.unlink()
+            return "the copy was removed again"
+        os.close(os.open(src, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        _place(dst, src, move=True)
+        return "the file was moved back"
+    except OSError as e:
+        return f"the file stays at {dst} ({_why(e)})"
 
 
 def apply(decisions: Sequence[Decision], manifest_path: str | os.PathLike[str], *,
           move_rejects_to: str | os.PathLike[str] | None = None,
           copy_keeps_to: str | os.PathLike[str] | None = None) -> ActionResult:
-    """Move rejected files and/or copy kept files; logs each to ``manifest_path`` (must not exist)."""
+    """Move rejected files and/or copy kept files; logs each to ``manifest_path`` (must not exist).
+    Raises :class:`ActionError` (nothing done) for a destination refused by
+    :func:`check_destination` or a manifest that cannot be created; a file that fails is an
+    entry of ``errors`` and the others go on."""
     plan = []
     for d in decisions:
         if move_rejects_to is not None and d.status == "reject":
@@ -103,13 +137,15 @@ def apply(decisions: Sequence[Decision], manifest_path: str | os.PathLike[str], 
     res = ActionResult()
     if not plan:
         return res
+    roots = {d.record.root for _, d, _ in plan if d.record.root}
+    for flag, dest in (("--move-rejects-to", move_rejects_to), ("--copy-keeps-to", copy_keeps_to)):
+        if dest is not None:
+            check_destination(flag, dest, roots)
     mpath = Path(manifest_path)
-    if mpath.exists():
-        raise ActionError(f"{mpath}: manifest already exists; choose another path")
     log = Manifest(mpath)
     res.manifest = str(mpath)
     try:
-        for op, d, dest_root in plan:
+        for k, (op, d, dest_root) in enumerate(plan):
             rec = d.record
             src = Path(rec.path)
             root = Path(rec.root).resolve() if rec.root else src.parent.resolve()
@@ -117,76 +153,86 @@ def apply(decisions: Sequence[Decision], manifest_path: str | os.PathLike[str], 
                 res.errors.append(f"{src}: skipped (not a regular file inside {root})")
                 continue
             rel = Path(rec.rel) if rec.rel and ".." not in Path(rec.rel).parts else Path(src.name)
-            dst = claim(dest_root.resolve() / rel)
+            try:
+                dst = claim(dest_root.resolve() / rel)
+            except (OSError, ActionError) as e:
+                res.errors.append(f"{src}: {op} failed (cannot create {dest_root.resolve() / rel}: {_why(e)})")
+                continue
             try:
                 digest = _file_hash(src)
                 _place(src, dst, move=op == "move")
             except OSError as e:
-                if dst.exists() and dst.stat().st_size == 0:
-                    dst.unlink()  # our empty placeholder, nothing else
-                res.errors.append(f"{src}: {op} failed ({e})")
-                continue
-            entry = {"op": op, "src": str(src.resolve() if src.exists() else src), "dst": str(dst),
-                     "hash": digest, "status": d.status}
-            log._write(entry)
+                if not (op == "move" and not os.path.lexists(src) and dst.is_file()):
+                    _discard(dst)  # our placeholder or a partial copy; the source is untouched
+                    res.errors.append(f"{src}: {op} failed ({_why(e)}); left in place")
+                    continue
+            entry = {"n": len(res.done), "op": op, "src": str(src.resolve() if src.exists() else src),
+                     "dst": str(dst), "hash": digest, "status": d.status}
+            try:
+                log.write(entry)
+            except OSError as e:
+                what = _revert(op, src, dst)
+                res.errors.append(f"{mpath}: cannot write the manifest ({_why(e)}); {op} of {src} not "
+                                  f"recorded, so {what}; stopped with {len(plan) - k - 1} file(s) not processed")
+                break
             res.done.append(entry)
     finally:
         log.close()
     return res
 
 
-def read_manifest(path: str | os.PathLike[str]) -> tuple[list[dict], bool]:
-    """(operations, already undone) from a manifest; raises :class:`ActionError` for a bad file."""
-    p = Path(path)
+def _undo_one(e: dict) -> str | None:
+    """Reverse one logged operation; None when done, else why not."""
+    src, dst = Path(e["src"]), Path(e["dst"])
+    if not dst.is_file() or dst.is_symlink():
+        return f"{dst}: missing, cannot undo {e['op']} of {src}"
+    if e["op"] == "copy":
+        if not src.is_file():
+            return f"{src}: original is gone; kept the copy {dst}"
+        if _file_hash(dst) != e.get("hash"):
+            return f"{dst}: changed since it was copied; left in place"
+        dst.unlink()
+        return None
+    if src.exists():
+        return f"{src}: exists already; left {dst} where it is"
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise ActionError(f"{p}: cannot read manifest ({e.strerror or e})") from None
+        src.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(src, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except OSError as err:
+        return f"{dst}: cannot move back to {src} ({_why(err)})"
     try:
-        rows = [json.loads(line) for line in lines if line.strip()]
-    except ValueError:
-        raise ActionError(f"{p}: not a QFix filter manifest (bad JSON line)") from None
-    if not rows or rows[0].get("tag") != MANIFEST_TAG:
-        raise ActionError(f"{p}: not a QFix filter manifest (no {MANIFEST_TAG} header)")
-    ops = [r for r in rows[1:] if r.get("op") in ("move", "copy")]
-    return ops, any("undone" in r for r in rows[1:])
+        _place(dst, src, move=True)
+    except OSError as err:
+        _discard(src)  # our placeholder or a partial copy; dst is untouched
+        return f"{dst}: cannot move back to {src} ({_why(err)})"
+    return None
 
 
 def undo(path: str | os.PathLike[str]) -> ActionResult:
-    """Reverse a manifest, newest operation first. Moves go back (never over an existing file);
-    copies are removed only if unchanged (same hash) and the original still exists."""
-    ops, undone = read_manifest(path)
-    if undone:
-        raise ActionError(f"{path}: this manifest was already undone")
+    """Reverse what a manifest still holds, newest operation first. Moves go back (never over an
+    existing file); copies are removed only if unchanged (same hash) and the original still
+    exists. Each reversal is logged at once; ``left`` counts what a retry would still do."""
+    state = read_manifest(path)
+    pending = state.pending
+    if not pending:
+        raise ActionError(f"{path}: this manifest was already undone" if state.ops
+                          else f"{path}: the manifest records no moves or copies; nothing to undo")
+    log = Manifest(Path(path), create=False)
     res = ActionResult(manifest=str(path))
-    for e in reversed(ops):
-        src, dst = Path(e["src"]), Path(e["dst"])
-        if not dst.is_file() or dst.is_symlink():
-            res.errors.append(f"{dst}: missing, cannot undo {e['op']} of {src}")
-            continue
-        if e["op"] == "move":
-            if src.exists():
-                res.errors.append(f"{src}: exists already; left {dst} where it is")
+    try:
+        for e in reversed(pending):
+            why = _undo_one(e)
+            if why is not None:
+                res.errors.append(why)
                 continue
-            src.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.close(os.open(src, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-                _place(dst, src, move=True)
+                log.write({"undo_of": e["n"], "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
             except OSError as err:
-                if src.is_file() and src.stat().st_size == 0:
-                    src.unlink()  # our empty placeholder
-                res.errors.append(f"{dst}: cannot move back to {src} ({err})")
-                continue
-        else:
-            if not src.is_file():
-                res.errors.append(f"{src}: original is gone; kept the copy {dst}")
-                continue
-            if _file_hash(dst) != e.get("hash"):
-                res.errors.append(f"{dst}: changed since it was copied; left in place")
-                continue
-            dst.unlink()
-        res.done.append(e)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps({"undone": time.strftime("%Y-%m-%dT%H:%M:%S"), "reversed": len(res.done),
-                            "errors": len(res.errors)}) + "\n")
+                res.errors.append(f"{path}: cannot record the undo ({_why(err)}); stopped")
+                res.done.append(e)
+                break
+            res.done.append(e)
+    finally:
+        log.close()
+    res.left = len(pending) - len(res.done)
     return res

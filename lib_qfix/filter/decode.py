@@ -16,15 +16,21 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from lib_qfix.imageio import MAX_PIXELS, ImageLoadError, check_size, reading, to_rgb_array
+from lib_qfix.imageio import (
+    MAX_PIXELS,
+    ImageLoadError,
+    apply_orientation,
+    check_size,
+    orientation,
+    reading,
+    to_8bit,
+    to_rgb_array,
+    white_level,
+)
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 THUMB_SIDE = 160
 WORK_SIDE = 1024
-# EXIF orientation -> PIL transpose (as in PIL.ImageOps.exif_transpose)
-_ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-           6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 
 
 @dataclass(frozen=True)
@@ -69,21 +75,21 @@ def decode_bytes(data: bytes, path: str, *, work_side: int = WORK_SIDE, max_pixe
     with reading(path), Image.open(io.BytesIO(data)) as img:
         w, h = img.size
         check_size(path, (w, h), max_pixels)
-        orient = img.getexif().get(0x0112, 1) if hasattr(img, "getexif") else 1
+        orient, white = orientation(img), white_level(img)  # before resizing drops the tags
         scale = 1.0
         if work_side and max(w, h) > work_side:
             scale = work_side / max(w, h)
             tw, th = max(1, round(w * scale)), max(1, round(h * scale))
             if img.format == "JPEG":
                 img.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
-            img = img.resize((tw, th), Image.Resampling.BILINEAR, reducing_gap=None)
+            # 16/32-bit grey cannot be resized by PIL: scale to 8 bits by the format's range first
+            img = to_8bit(img, white).resize((tw, th), Image.Resampling.BILINEAR, reducing_gap=None)
         else:
             img.load()
-        if orient in _ORIENT:
-            img = img.transpose(_ORIENT[orient])
-            if orient in (5, 6, 7, 8):
-                w, h = h, w
-        arr = to_rgb_array(img)
+        img = apply_orientation(img, orient)
+        if orient in (5, 6, 7, 8):
+            w, h = h, w
+        arr = to_rgb_array(img, white)
     import cv2  # cv2's area resize is several times faster than PIL's for these small outputs
 
     h0, w0 = arr.shape[:2]

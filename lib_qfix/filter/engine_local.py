@@ -30,7 +30,8 @@ Progress = Callable[[int, int, int], None]
 
 @dataclass
 class RunResult:
-    """``records`` in scan order (only finished ones when ``interrupted``); ``warnings`` for the run."""
+    """``records`` in scan order (only finished ones when ``interrupted``); ``warnings`` for the run;
+    ``cache_error``: why the score cache turned off during the run (the scores are all here)."""
 
     records: list[ImageRecord]
     interrupted: bool = False
@@ -38,6 +39,7 @@ class RunResult:
     cached: int = 0
     failed: int = 0
     warnings: list[str] = field(default_factory=list)
+    cache_error: str | None = None
 
 
 def _error(item: ScanItem, msg: str, **kw: Any) -> ImageRecord:
@@ -79,6 +81,8 @@ def _decode_job(item: ScanItem, cfg: RunConfig) -> tuple[str, Decoded | str]:
         return h, decode_bytes(data, item.path, work_side=cfg.work_side, max_pixels=cfg.max_pixels)
     except ImageLoadError as e:
         return h, str(e)
+    except Exception as e:  # anything else about one file is that file's error, never the run's
+        return h, f"{item.path}: cannot read image ({type(e).__name__}: {e})"
 
 
 def resolve_scorer(options: Any, scorer: Any = None) -> tuple[Any, list[str]]:

@@ -28,7 +28,9 @@ def score_folders(folders: Sequence[str | os.PathLike[str]], options: Any, cfg: 
                   should_stop: Callable[[], bool] | None = None,
                   ray_kwargs: dict[str, Any] | None = None) -> tuple[ScanResult, RunResult]:
     """Scan ``folders`` and score every image. ``options`` are QFix options; detectors run only
-    for the names in ``cfg.detect``. Raises ScanError for a missing folder or no images."""
+    for the names in ``cfg.detect``. Raises ScanError for a missing folder or no images and
+    CacheError for a cache file that cannot be opened; a cache that fails later only turns off
+    (``result.cache_error``), every score is kept."""
     if engine not in ENGINES:
         raise ValueError(f"engine: {engine!r} is not allowed; allowed: {', '.join(ENGINES)}")
     found = scan(list(folders), exclude=list(exclude))
@@ -46,6 +48,9 @@ def score_folders(folders: Sequence[str | os.PathLike[str]], options: Any, cfg: 
     finally:
         if cache is not None:
             cache.close()
+    if cache is not None and cache.error:
+        result.cache_error = cache.error
+        result.warnings.append(cache.error)
     return found, result
 
 

@@ -1,12 +1,15 @@
 """A filter session for interactive front ends (the A1111 "QFix" tab): score once, then re-split
 keep/reject live as the threshold moves, export CSV, move rejects after a confirmation.
-Host-agnostic (no gradio here); the tab only wires widgets to these methods."""
+Host-agnostic (no gradio here); the tab only wires widgets to these methods.
+
+Temporary files (staged uploads, thumbnails, CSV exports) live in folders from
+:mod:`lib_qfix.filter.tempdirs`; :meth:`FilterSession.close` removes them when the session ends
+(a closed session still works: thumbnails are written again on demand)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -14,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib_qfix.filter.actions import ActionResult, apply
+from lib_qfix.filter import tempdirs
+from lib_qfix.filter.actions import ActionError, ActionResult, apply, check_destination
 from lib_qfix.filter.decide import decide
 from lib_qfix.filter.engine_local import RunResult
 from lib_qfix.filter.records import Decision
@@ -24,7 +28,8 @@ from lib_qfix.filter.report import histogram_svg, write_csv
 @dataclass
 class FilterSession:
     """The scored records of one run plus what the UI needs. ``uploaded``: the images are
-    temporary copies of uploads (moving them would be meaningless, so it is refused)."""
+    temporary copies of uploads (moving them would be meaningless, so it is refused);
+    ``staged_dir``: the folder holding those copies (removed by :meth:`close`)."""
 
     result: RunResult
     roots: list[str]
@@ -32,14 +37,22 @@ class FilterSession:
     bursts: dict[str, int] = field(default_factory=dict)
     thumb_dir: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    staged_dir: str = ""
+    temp_dirs: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Remove every temporary folder of this session (uploads, thumbnails, exports)."""
+        for d in [self.staged_dir, self.thumb_dir, *self.temp_dirs]:
+            tempdirs.remove_dir(d)
+        self.staged_dir, self.thumb_dir, self.temp_dirs = "", "", []
 
     def decisions(self, threshold: float, keep_top: str | None = None, best_of_burst: bool = False) -> list[Decision]:
         return decide(self.result.records, threshold, keep_top or None, self.bursts, best_of_burst)
 
     def thumb_paths(self) -> dict[str, str]:
         """Thumbnails written once as files (the gallery shows files, not re-encoded arrays)."""
-        if not self.thumb_dir:
-            self.thumb_dir = tempfile.mkdtemp(prefix="qfix-thumbs-")
+        if not self.thumb_dir or not os.path.isdir(self.thumb_dir):
+            self.thumb_dir = tempdirs.new_dir("thumbs")
             for n, r in enumerate(self.result.records):
                 if r.thumb:
                     Path(self.thumb_dir, f"{n:06d}.jpg").write_bytes(r.thumb)
@@ -68,7 +81,9 @@ class FilterSession:
         return histogram_svg([r.quality for r in self.result.records if r.quality is not None], threshold)
 
     def export_csv(self, decisions: Sequence[Decision]) -> str:
-        path = os.path.join(tempfile.mkdtemp(prefix="qfix-csv-"), "qfix-decisions.csv")
+        folder = tempdirs.new_dir("csv")
+        self.temp_dirs.append(folder)
+        path = os.path.join(folder, "qfix-decisions.csv")
         write_csv(decisions, path)
         return path
 
@@ -78,9 +93,10 @@ class FilterSession:
             return False, "These are uploaded copies; moving applies to a folder only."
         if not dest or not dest.strip():
             return False, "Give a destination folder for the rejects."
-        d = Path(dest.strip()).expanduser().resolve()
-        if any(d == Path(r) for r in self.roots):
-            return False, f"{d} is a scanned folder; choose another destination."
+        try:
+            d = check_destination("destination", dest.strip(), self.roots)
+        except ActionError as e:  # the scanned folder itself, inside one, or above one
+            return False, str(e)
         n = sum(x.status == "reject" for x in decisions)
         if not n:
             return False, "Nothing to move: no image is rejected."
@@ -97,10 +113,15 @@ class FilterSession:
 
 
 def stage_uploads(paths: Sequence[str]) -> str:
-    """Copy uploaded files (gradio temp files) into one fresh folder so they scan as one root."""
-    folder = tempfile.mkdtemp(prefix="qfix-upload-")
-    for n, p in enumerate(paths):
-        shutil.copyfile(p, os.path.join(folder, f"{n:05d}_{os.path.basename(p)}"))
+    """Copy uploaded files (gradio temp files) into one fresh folder so they scan as one root
+    (removed with the session, or at once if copying fails)."""
+    folder = tempdirs.new_dir("upload")
+    try:
+        for n, p in enumerate(paths):
+            shutil.copyfile(p, os.path.join(folder, f"{n:05d}_{os.path.basename(p)}"))
+    except BaseException:
+        tempdirs.remove_dir(folder)
+        raise
     return folder
 
 
