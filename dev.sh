@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # QFix developer entry point. On a fresh machine:
 #   bash dev.sh demo   # set up .venv, diagnose the bundled public-domain photos, write out/report.html
-#   bash dev.sh test   # set up .venv, run the whole test suite
-# `bash dev.sh setup` only installs. Needs python3 (3.10 or 3.11) with venv and pip.
+#   bash dev.sh test   # set up .venv, lint (ruff: style and the import boundary), run the whole test suite
+# `bash dev.sh setup` only installs. Needs python3 (3.10 or 3.11) with venv and pip. The suite's
+# installer check (tests/test_install_pins.py) has pip read the package index (offline: -m "not network").
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -30,7 +31,12 @@ case "${1:-}" in
   test)
     setup
     shift
-    .venv/bin/python -m pytest "$@"
+    lint=0
+    .venv/bin/ruff check . || lint=$?
+    tests=0
+    .venv/bin/python -m pytest "$@" || tests=$?
+    if [ "$lint" -ne 0 ]; then echo "dev.sh: ruff check failed (see above)" >&2; exit "$lint"; fi
+    exit "$tests"
     ;;
   *) echo "usage: bash dev.sh setup|demo|test [pytest args]" >&2; exit 2 ;;
 esac

@@ -9,14 +9,16 @@ File format (``<name>.json``)::
 chosen, belong to the caller). The file name is the preset's name; the ``name`` field is
 informative.
 
-Bundled presets live in ``presets/`` at the repository root and are read-only. User presets live in
-``$QFIX_HOME/presets`` (default ``~/.config/qfix/presets``; the A1111 adapter passes its own
+Bundled presets are package data, ``lib_qfix/data/presets/*.json``, found through
+``importlib.resources`` (the same in a wheel, an editable install and the A1111 extension folder),
+and are read-only. User presets live in ``$QFIX_HOME/presets`` (default ``~/.config/qfix/presets``; the A1111 adapter passes its own
 ``user_dir``); a user preset shadows a bundled one of the same name, but saving under a bundled
 name is refused. Resolution: built-in defaults < preset < explicit options.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import re
@@ -25,15 +27,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lib_qfix
-from lib_qfix.fileio import atomic_write_text
+from lib_qfix.fileio import atomic_write_text, sweep_stale_temps
 from lib_qfix.options import DEFAULTS, SCHEMA_VERSION, OptionError, coerce_values, diff, validate
 
-BUNDLED_DIR = Path(lib_qfix.__file__).resolve().parents[1] / "presets"
+#: the bundled presets' folder (a real folder: QFix is never imported from a zip)
+BUNDLED_DIR = Path(str(importlib.resources.files("lib_qfix") / "data" / "presets"))
 NOT_IN_PRESETS = ("enable", "preset")
 TOP_LEVEL_KEYS = ("schema_version", "name", "description", "options")
 MAX_NAME = 64
-_NAME = re.compile(r"^[A-Za-z0-9_-](?:[A-Za-z0-9_. -]*[A-Za-z0-9_-])?$")
+MAX_DESCRIPTION = 500  # characters
+#: always used with fullmatch: ``$``/``match`` would let a trailing newline through
+_NAME = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9_. -]*[A-Za-z0-9_-])?")
+
+
+def _is_name(text: str) -> bool:
+    return _NAME.fullmatch(text) is not None and ".." not in text
 
 
 class PresetError(ValueError):
@@ -72,7 +80,7 @@ def user_presets_dir() -> Path:
 def check_name(name: Any) -> str:
     """``name`` if it is a safe preset name: letters, digits, ``_`` and ``-``, with spaces and
     dots allowed inside, at most 64 characters, no ``..``; else :class:`PresetError`."""
-    if not isinstance(name, str) or not name or len(name) > MAX_NAME or ".." in name or not _NAME.match(name):
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME or not _is_name(name):
         raise PresetError(f"{name!r} is not allowed; allowed: 1-{MAX_NAME} characters of letters, digits, "
                           "'_' and '-', with spaces and single dots inside (no '/', '..', or path)",
                           field="name")
@@ -86,7 +94,7 @@ def _user_dir(user_dir: str | Path | None) -> Path:
 def _files(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
         return {}
-    return {p.stem: p for p in sorted(folder.glob("*.json")) if p.is_file() and _NAME.match(p.stem)}
+    return {p.stem: p for p in sorted(folder.glob("*.json")) if p.is_file() and _is_name(p.stem)}
 
 
 def check_data(data: Any, source: str) -> tuple[list[PresetError], dict[str, Any]]:
@@ -103,6 +111,9 @@ def check_data(data: Any, source: str) -> tuple[list[PresetError], dict[str, Any
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
             errors.append(PresetError(f"{data[key]!r} is not allowed; allowed: text", source, key))
+    if isinstance(data.get("description"), str) and len(data["description"]) > MAX_DESCRIPTION:
+        errors.append(PresetError(f"{len(data['description'])} characters is too long; allowed: at most "
+                                  f"{MAX_DESCRIPTION} characters", source, "description"))
     options = data.get("options", {})
     if not isinstance(options, dict):
         errors.append(PresetError(f"{options!r} is not allowed; allowed: a JSON object", source, "options"))
@@ -152,7 +163,7 @@ def validate_file(path: str | Path) -> list[PresetError]:
     except PresetError as e:
         return [e]
     errors = check_data(data, str(path))[0]
-    if not _NAME.match(Path(path).stem) or ".." in Path(path).stem:
+    if not _is_name(Path(path).stem):
         errors.append(PresetError(f"file name {Path(path).name!r} is not a valid preset name; allowed: "
                                   "letters, digits, '_', '-', inner spaces and dots, then '.json'", path, "name"))
     return errors
@@ -161,6 +172,7 @@ def validate_file(path: str | Path) -> list[PresetError]:
 def list_presets(user_dir: str | Path | None = None) -> list[PresetInfo]:
     """Bundled and user presets by name (user shadows bundled); broken ones are listed with
     ``error`` set instead of raising, so one bad file never hides the others."""
+    sweep_stale_temps(_user_dir(user_dir))
     bundled, user = _files(BUNDLED_DIR), _files(_user_dir(user_dir))
     out = []
     for name in sorted(set(bundled) | set(user), key=str.lower):
@@ -206,8 +218,9 @@ def is_bundled(name: str) -> bool:
 
 
 def save_preset(name: str, options: Any, user_dir: str | Path | None = None, description: str = "") -> Path:
-    """Write the user preset ``name`` atomically (temp file in the same folder, fsync, rename) and
-    return its path. ``options``: an Options record (stored as its difference from the defaults)
+    """Write the user preset ``name`` atomically (temp file in the same folder, fsync, rename;
+    stale temp files of killed saves are swept) and return its path. ``description``: at most
+    :data:`MAX_DESCRIPTION` characters. ``options``: an Options record (stored as its difference from the defaults)
     or a partial dict. ``enable``/``preset`` are dropped. Bundled names are refused."""
     check_name(name)
     if is_bundled(name):
@@ -216,11 +229,13 @@ def save_preset(name: str, options: Any, user_dir: str | Path | None = None, des
     data = diff(options, DEFAULTS) if not isinstance(options, Mapping) else dict(options)
     for key in NOT_IN_PRESETS:
         data.pop(key, None)
-    errors, data = check_data({"schema_version": SCHEMA_VERSION, "options": data}, f"preset {name!r}")
+    errors, data = check_data({"schema_version": SCHEMA_VERSION, "description": description, "options": data},
+                              f"preset {name!r}")
     if errors:
         raise errors[0]
     folder = _user_dir(user_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    sweep_stale_temps(folder)
     path = folder / f"{name}.json"
     doc = {"schema_version": SCHEMA_VERSION, "name": name, "description": description, "options": data}
     atomic_write_text(path, json.dumps(doc, indent=2) + "\n")

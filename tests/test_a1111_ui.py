@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-
 import pytest
 
 from lib_qfix.options import DEFAULTS, FIELDS
@@ -127,37 +123,3 @@ def test_paste_fill_ignores_other_infotext(host):
     params = {"QFix enable": "True", "QFix preset": "hands"}
     fill_missing_on_paste("", params)
     assert len([k for k in params if k.startswith("QFix ")]) == len(FIELDS)
-
-
-def _install_module():
-    spec = importlib.util.spec_from_file_location("qfix_install", "install.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def fake_launch(installed):
-    calls = []
-    return types.SimpleNamespace(is_installed=lambda n: n in installed,
-                                 run_pip=lambda args, desc: calls.append(args), calls=calls)
-
-
-def test_install_only_missing_with_safe_pins():
-    inst = _install_module()
-    everything = {name for name, _, _ in inst.REQUIREMENTS}
-    launch = fake_launch(everything - {"rapidocr", "mediapipe"})
-    done = inst.main(launch, argv=[], env={})
-    # on A1111's Python (3.10/3.11) the mediapipe that keeps protobuf 3.20 and ships its models
-    expected_mp = "mediapipe==0.10.9" if sys.version_info < (3, 12) else "mediapipe>=0.10.14,<=0.10.21"
-    assert done == [expected_mp, "rapidocr==3.10.0"]
-    assert launch.calls[1].startswith("install --no-deps")
-    joined = " ".join(r for _, r, _ in inst.REQUIREMENTS)
-    assert "numpy" not in joined and "protobuf" not in joined and "opencv" not in joined
-    assert inst.main(fake_launch(everything), argv=[], env={}) == []
-
-
-def test_install_skips():
-    inst = _install_module()
-    launch = fake_launch(set())
-    assert inst.main(launch, argv=["--skip-install"], env={}) == [] and launch.calls == []
-    assert inst.main(launch, argv=[], env={"QFIX_SKIP_INSTALL": "1"}) == [] and launch.calls == []

@@ -111,7 +111,8 @@ def test_validate_collects_every_error(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["", "../evil", "a/b", "/etc/passwd", "..", "a..b", ".hidden", "x" * 65,
-                                  "trail.", " lead", "tab\tname", "back\\slash", None, 3])
+                                  "trail.", " lead", "tab\tname", "back\\slash", None, 3,
+                                  "ok\n", "a\nb", "ok\r", "\nok"])
 def test_unsafe_names_rejected(tmp_path, name):
     with pytest.raises(P.PresetError, match="name: .*not allowed"):
         P.save_preset(name, {"denoise": 0.5}, tmp_path)
@@ -143,6 +144,54 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         P.save_preset("mine", {"denoise": 0.9}, tmp_path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.json"]  # no temp file left
+
+
+def test_file_name_ending_in_a_newline_is_not_a_preset(tmp_path):
+    write(tmp_path, "ok\n", {"denoise": 0.5})
+    assert "ok\n" not in {i.name for i in P.list_presets(tmp_path)}
+    assert [e.field for e in P.validate_file(tmp_path / "ok\n.json")] == ["name"]
+
+
+def test_description_has_a_size_limit(tmp_path):
+    P.save_preset("long", {"denoise": 0.3}, tmp_path, "d" * P.MAX_DESCRIPTION)
+    with pytest.raises(P.PresetError, match=r"description: 501 characters is too long; allowed: at most 500") as e:
+        P.save_preset("longer", {"denoise": 0.3}, tmp_path, "d" * 501)
+    assert e.value.field == "description" and not (tmp_path / "longer.json").exists()
+    bad = write(tmp_path, "huge", {}, description="x" * 100_000)
+    assert [e.field for e in P.validate_file(bad)] == ["description"]
+    assert "description" in {i.name: i for i in P.list_presets(tmp_path)}["huge"].error
+
+
+def _stale(folder: Path, name: str, age_s: float) -> Path:
+    path = folder / name
+    path.write_text("{half")
+    os.utime(path, (path.stat().st_atime - age_s, path.stat().st_mtime - age_s))
+    return path
+
+
+def test_saving_and_listing_sweep_temp_files_of_killed_saves(tmp_path):
+    old = _stale(tmp_path, ".mine.json.k3x9_q2a.tmp", 3600)
+    fresh = _stale(tmp_path, ".mine.json.a1b2c3d4.tmp", 5)  # a save in progress right now
+    other = _stale(tmp_path, "notes.tmp", 3600)  # not our pattern: never touched
+    P.save_preset("mine", {"denoise": 0.3}, tmp_path)
+    assert not old.exists() and fresh.exists() and other.exists()
+    again = _stale(tmp_path, ".other.json.zzzzzzzz.tmp", 3600)
+    P.list_presets(tmp_path)
+    assert not again.exists() and fresh.exists()
+
+
+def test_saved_preset_is_readable_by_others_like_a_plain_file(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = P.save_preset("shared", {"denoise": 0.3}, tmp_path)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_bundled_presets_are_package_data():
+    assert P.BUNDLED_DIR.parent.name == "data" and P.BUNDLED_DIR.parents[1].name == "lib_qfix"
+    assert {p.stem for p in P.BUNDLED_DIR.glob("*.json")} == set(BUNDLED)  # tests/test_wheel.py: in the wheel
 
 
 def test_save_rejects_bad_options(tmp_path):
