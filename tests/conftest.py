@@ -1,6 +1,8 @@
 """Shared fixtures: public-domain photos that ship inside installed packages, synthetic images.
 
-No test reaches the network: ``_no_network`` fails any socket connection to a non-local address.
+No test reaches the network from this process: ``_no_network`` fails any socket connection to a
+non-local address. The one exception is ``tests/test_install_pins.py`` (marker ``network``), whose pip
+subprocesses read the package index to resolve the installer's plan.
 """
 
 from __future__ import annotations
