@@ -3,12 +3,15 @@ no recursion, best-not-last, interrupt, infotext paste-back, bad args."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from lib_qfix.fix.outcome import RegionCheck
 from lib_qfix.options import DEFAULTS, FIELDS, positional
 from lib_qfix.types import DEFECT, ImageReport, Region
-from tests.fake_a1111 import install
+from tests.fake_a1111 import host_scripts, install
 from tests.fake_a1111.host_api import api_args, make_runner, paste_args, txt2img
 
 HAND_BOX = (40, 60, 100, 120)
@@ -37,7 +40,16 @@ def scripted(monkeypatch):
         return ImageReport(path, image.shape[1], image.shape[0], q, "fake", regions=regions,
                            negative="(extra fingers:1.2)" if bad else "")
 
+    def checks_pass(options, prompt=""):
+        # the fake host repaints with a flat colour (a seam the real checks would reject): these
+        # tests are about the plumbing, so every repainted region passes its checks
+        def check(before, after, groups):
+            return tuple(RegionCheck(r.kind, r.box) for g in groups for r in g.regions)
+
+        return check
+
     monkeypatch.setattr("lib_qfix.diagnose.diagnose", fake_diagnose)
+    monkeypatch.setattr("lib_qfix.fix.fidelity.region_checker", checks_pass)
     return state
 
 
@@ -78,7 +90,8 @@ def test_hooks_inner_passes_and_no_recursion(host, scripted):
     assert not host.errors
     info = processed.infotexts[0]
     assert "QFix score before: 0.500" in info and "QFix score after: 0.800" in info
-    assert "QFix fixed: hand" in info and "QFix rounds: 1" in info and "QFix enable: True" in info
+    assert "QFix fixed: hand" in info and "QFix rounds used: 1" in info and "QFix enable: True" in info
+    assert "QFix rounds:" not in info and "QFix result: kept" in info  # the setting (2) is the preset's
     assert all(pp.closed for pp in host.passes[1:])
 
 
@@ -211,3 +224,106 @@ def test_real_pipeline_clean_image_untouched(host):
     info = processed.infotexts[0]
     assert "QFix score before:" in info and not host.errors
     assert np.array_equal(np.asarray(processed.images[0]), host.base_image) and host.inner == []
+
+
+def test_issue_noise_painted_over_a_small_face_is_not_kept(host):
+    # the issue on the host: real scorer and detectors, forced repair of a 53 px "small face" by a
+    # model that paints noise; QFix used to keep the noise and claim "fixed: face"
+    import cv2
+    from PIL import Image
+    from skimage import data
+
+    from bench.keep_best import coloured_noise
+
+    host.base_image = cv2.resize(data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(0)
+
+    def paint_noise(pi):
+        img = np.asarray(pi.init_images[0].convert("RGB")).astype(np.float64)
+        a = np.asarray(pi.image_mask.convert("L"))[..., None] / 255.0
+        noise = coloured_noise(img.shape, rng)
+        return Image.fromarray(np.clip(img * (1 - a) + noise * a, 0, 255).astype(np.uint8))
+
+    host.inpaint_fn = paint_noise
+    _, p, processed = run(host, ui_values(detect_text=False), width=256, height=256)
+    info = processed.infotexts[0]
+    assert len(host.inner) == 2 and not host.errors  # both rounds tried, from the original
+    assert np.array_equal(np.asarray(processed.images[0]), host.base_image)
+    assert "QFix rejected: face lost" in info and "QFix result: unchanged (results rejected)" in info
+    assert "QFix fixed" not in info and "QFix score after" not in info
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_metadata_ini_parses_into_what_the_host_reads():
+    import configparser
+
+    config = configparser.ConfigParser()  # strict, as the host's: duplicate keys or sections fail
+    assert config.read(ROOT / "metadata.ini")
+    scripts = {p.name for p in (ROOT / "scripts").glob("*.py")}
+    for section in config.sections():
+        # the host reads [Extension] Name/Requires and [scripts]/[scripts/<file>] Requires/Before/After
+        assert section == "Extension" or section == "scripts" or section.removeprefix("scripts/") in scripts
+        allowed = {"name", "requires"} if section == "Extension" else {"requires", "before", "after"}
+        assert set(config[section]) <= allowed, section
+    after = config.get("scripts/qfix_script.py", "After").lower()
+    assert "adetailer" in after.replace(",", " ").split()
+
+
+def _extension(root: Path, name: str, *files: str) -> tuple[str, Path]:
+    (root / name / "scripts").mkdir(parents=True)
+    for f in files:
+        (root / name / "scripts" / f).write_text("")
+    return name, root / name
+
+
+@pytest.mark.parametrize("folder", ["a-qfix", "qfix", "zz-qfix"])
+def test_qfix_loads_after_the_scripts_that_change_the_image(tmp_path, folder):
+    # the host sorts extension folders by name; QFix's folder is the user's choice
+    ext = sorted([_extension(tmp_path, "adetailer", "!adetailer.py"),
+                  _extension(tmp_path, "sd-webui-reactor", "reactor_faceswap.py"),
+                  _extension(tmp_path, "aa-other", "other.py"), (folder, ROOT)])
+    order = host_scripts.load_order(ext)
+    mine = order.index(f"{folder}/qfix_script.py")
+    assert mine > order.index("adetailer/!adetailer.py") and mine > order.index("sd-webui-reactor/reactor_faceswap.py")
+    # without its metadata.ini, the same script in the same folder would run first
+    bare = [e if e[0] != folder else _extension(tmp_path / "bare", folder, "qfix_script.py") for e in ext]
+    bare_order = host_scripts.load_order(bare)
+    assert (bare_order.index(f"{folder}/qfix_script.py") < bare_order.index("adetailer/!adetailer.py")) \
+        == (folder < "adetailer")
+
+
+def test_qfix_postprocess_image_sees_what_a_detailer_painted(host, scripted, tmp_path):
+    # a detailer that repaints the hand in postprocess_image; in load order QFix's hook comes after
+    # it, so QFix diagnoses the detailer's output (its hand centre is no longer the defective grey)
+    from lib_qfix.a1111.script import QFixScript
+    from tests.fake_a1111.host_api import txt2img, ui_defaults
+
+    scripts_mod = host.modules["modules.scripts"]
+
+    class Detailer(scripts_mod.Script):
+        def title(self):
+            return "Detailer"
+
+        def show(self, is_img2img):
+            return scripts_mod.AlwaysVisible
+
+        def postprocess_image(self, p, pp, *args):
+            from PIL import Image
+
+            img = np.asarray(pp.image).copy()
+            img[CY - 5:CY + 5, CX - 5:CX + 5] = 200
+            pp.image = Image.fromarray(img)
+
+    names = host_scripts.load_order(sorted([_extension(tmp_path, "adetailer", "!adetailer.py"), ("a-qfix", ROOT)]))
+    qfix, detailer = QFixScript(), Detailer()
+    by_name = {"a-qfix/qfix_script.py": qfix, "adetailer/!adetailer.py": detailer}
+    runner = scripts_mod.ScriptRunner([by_name[n] for n in names], False)
+    defaults = ui_defaults(qfix)
+    qfix.args_from, qfix.args_to = 1, 1 + len(defaults)
+    detailer.args_from = detailer.args_to = qfix.args_to
+    _, processed = txt2img(host, runner, [0] + ui_values(), width=128, height=128)
+    hooks = [who for hook, who in host.calls if hook == "postprocess_image"]
+    assert hooks == ["Detailer", "QFix"]
+    assert host.inner == [] and "QFix result: unchanged (nothing to fix)" in processed.infotexts[0]

@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lib_qfix.fix.infotext import ERROR, FIXED, NEGATIVE, ROUNDS, SCORE_AFTER, SCORE_BEFORE, outcome_infotext
-from lib_qfix.fix.loop import DEFECT_PENALTY, merit, run_fix_loop
+from lib_qfix.fix.infotext import (
+    ERROR,
+    FIXED,
+    NEGATIVE,
+    ROUNDS_USED,
+    SCORE_AFTER,
+    SCORE_BEFORE,
+    outcome_infotext,
+)
+from lib_qfix.fix.loop import run_fix_loop
+from lib_qfix.fix.merit import FINDING_PENALTY, merit
 from lib_qfix.fix.plan import plan_round, select_regions
 from lib_qfix.options import DEFAULTS, from_infotext
 from lib_qfix.protocols import Inpainter, InpaintParams, RestoreParams
@@ -107,7 +116,7 @@ def test_min_improvement_and_merit():
                        inpainter=RecordingInpainter([1]))
     assert not out.changed
     # a fixed hand is worth a small quality dip: merit counts local defects
-    assert merit(report(0.6)) > merit(report(0.6 + DEFECT_PENALTY / 2, HAND))
+    assert merit(report(0.6)) > merit(report(0.6 + FINDING_PENALTY / 2, HAND))
 
 
 def test_modes_select_regions():
@@ -209,7 +218,7 @@ def test_infotext_round_trips_options():
     o = opts(hand_confidence=0.7, hand_prompt="[PROMPT], hands, 5 fingers")
     out = run_fix_loop(image(0), o, diagnose=diag, inpainter=RecordingInpainter([7, 1]), prompt="p")
     info = outcome_infotext(out, o, DEFAULTS)
-    assert info[SCORE_BEFORE] == "0.500" and info[SCORE_AFTER] == "0.900" and info[ROUNDS] == 1
+    assert info[SCORE_BEFORE] == "0.500" and info[SCORE_AFTER] == "0.900" and info[ROUNDS_USED] == 1
     assert info[FIXED] == "hand×2" and info[NEGATIVE] == "bad hands"
     back = from_infotext({k: str(v) for k, v in info.items()})
     assert back["hand_confidence"] == 0.7 and back["hand_prompt"] == o.hand_prompt and back["enable"] is True
@@ -231,3 +240,37 @@ def test_inpaint_prompt_carries_the_catalogue_positives_once():
     assert prompt.lower().count("five fingers") == 1 and prompt.lower().count("detailed hand") == 1
     ok = plan_round(report(0.5, FACE_OK), opts(mode="fix_all"), "a knight", "")[0].prompt
     assert ok == "a knight, detailed face, symmetric eyes"  # regions judged ok add no positives
+
+
+def test_result_keys_are_never_read_back_as_options():
+    from lib_qfix.fix.infotext import RESULT_KEYS
+    from lib_qfix.options import FIELDS
+
+    option_keys = {f.infotext_key for f in FIELDS}
+    assert option_keys.isdisjoint(RESULT_KEYS)
+    # mode "fix" with the default 2 rounds stops after 1: what was used must not paste back as the setting
+    diag = ScriptedDiagnose({0: report(0.5, HAND), 1: report(0.9)})
+    out = run_fix_loop(image(0), opts(), diagnose=diag, inpainter=RecordingInpainter([1]))
+    info = outcome_infotext(out, opts(), DEFAULTS)
+    assert out.rounds_used == 1 and info[ROUNDS_USED] == 1
+    assert "rounds" not in from_infotext({k: str(v) for k, v in info.items()})
+    assert set(info) - option_keys <= set(RESULT_KEYS)
+
+
+def test_infotext_says_kept_or_unchanged_and_why():
+    from lib_qfix.fix.infotext import REJECTED, RESULT
+
+    kept = run_fix_loop(image(0), opts(rounds=1), diagnose=ScriptedDiagnose({0: report(0.5, HAND), 1: report(0.9)}),
+                        inpainter=RecordingInpainter([1]))
+    assert outcome_infotext(kept, opts())[RESULT] == "kept"
+    clean = run_fix_loop(image(0), opts(), diagnose=ScriptedDiagnose({0: report(0.9)}), inpainter=RecordingInpainter([]))
+    info = outcome_infotext(clean, opts())
+    assert info[RESULT] == "unchanged (nothing to fix)" and REJECTED not in info
+    worse = run_fix_loop(image(0), opts(rounds=1), diagnose=ScriptedDiagnose({0: report(0.7, HAND), 1: report(0.5)}),
+                         inpainter=RecordingInpainter([1]))
+    info = outcome_infotext(worse, opts())
+    assert info[RESULT] == "unchanged (results rejected)"
+    assert info[REJECTED] == "score below the original (0.500 < 0.700)"
+    failed = run_fix_loop(image(0), opts(rounds=1), diagnose=ScriptedDiagnose({0: report(0.5, HAND)}),
+                          inpainter=RecordingInpainter([1], fail_on={1}))
+    assert outcome_infotext(failed, opts())[RESULT] == "unchanged (every pass failed)"

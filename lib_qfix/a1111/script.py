@@ -39,7 +39,9 @@ def set_infotext(p: Any, index: int, pairs: dict[str, Any]) -> None:
 
 
 class QFixScript(scripts.Script):
-    sorting_priority = 20  # after most always-on scripts that change the image
+    # Forge: the panel's place in the UI only. When the hooks run (after the scripts that change the
+    # image) is declared in metadata.ini, which A1111 and Forge both read.
+    sorting_priority = 20
 
     def __init__(self) -> None:
         super().__init__()

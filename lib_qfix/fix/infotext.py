@@ -1,8 +1,16 @@
 """Infotext pairs for an image QFix touched, and reading them back.
 
 Keys: option keys from :func:`lib_qfix.options.to_infotext` (only what differs from the preset,
-plus enable and preset), and the result keys below. Values are plain str/int/float/bool; the host
-quotes values containing ``,`` ``:`` or newlines.
+plus enable and preset), and the result keys below, which are never option keys (paste-back reads
+option keys only, so a result must not share one: ``QFix rounds`` is the option, ``QFix rounds
+used`` what a run used). Values are plain str/int/float/bool; the host quotes values containing
+``,`` ``:`` or newlines.
+
+- ``QFix result``: ``kept`` (a repaired image replaced the input) or ``unchanged (<why>)``:
+  ``results rejected``, ``nothing to fix``, or why the loop stopped;
+- ``QFix rejected``: why results were not kept, each reason once (``face lost; not better (...)``);
+- ``QFix score before`` / ``QFix score after`` (0..1, after only when kept), ``QFix fixed``
+  (what the kept result repaired), ``QFix rounds used``.
 """
 
 from __future__ import annotations
@@ -18,12 +26,15 @@ from lib_qfix.options import OptionError, from_infotext, to_infotext
 SCORE_BEFORE = "QFix score before"
 SCORE_AFTER = "QFix score after"
 FIXED = "QFix fixed"
-ROUNDS = "QFix rounds"
+ROUNDS_USED = "QFix rounds used"
+RESULT = "QFix result"
+REJECTED = "QFix rejected"
 NEGATIVE = "QFix suggested negative"
 ERROR = "QFix error"
 WARNINGS = "QFix warnings"
 VERSION = "QFix version"
-RESULT_KEYS = (SCORE_BEFORE, SCORE_AFTER, FIXED, ROUNDS, NEGATIVE, ERROR, WARNINGS, VERSION)
+RESULT_KEYS = (SCORE_BEFORE, SCORE_AFTER, FIXED, ROUNDS_USED, RESULT, REJECTED, NEGATIVE, ERROR, WARNINGS,
+               VERSION)
 
 
 def error_text(e: BaseException) -> str:
@@ -45,7 +56,9 @@ def outcome_infotext(outcome: FixOutcome, options: Any, preset_options: Any = No
         out[SCORE_AFTER] = _q(outcome.quality_after)
         out[FIXED] = outcome.fixed_summary() or None
     if outcome.rounds:
-        out[ROUNDS] = outcome.rounds_used
+        out[ROUNDS_USED] = outcome.rounds_used
+    out[RESULT] = outcome.result()
+    out[REJECTED] = "; ".join(outcome.rejections()) or None
     neg = outcome.report_before.negative
     out[NEGATIVE] = neg or None
     errors = _failures(outcome)

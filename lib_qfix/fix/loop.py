@@ -1,14 +1,17 @@
-"""The host-agnostic fix loop: diagnose, repaint what is wrong, re-score, keep the best.
+"""The host-agnostic fix loop: diagnose, repaint what is wrong, check the repainted regions,
+re-score, keep the best.
 
 Driven through ports only: an :class:`~lib_qfix.protocols.Inpainter`, an optional
 :class:`~lib_qfix.protocols.FaceRestorer`, a ``diagnose`` callable (image ->
-:class:`~lib_qfix.types.ImageReport`, normally the real scorer + detectors) and an optional
-``regenerate`` callable. Rules:
+:class:`~lib_qfix.types.ImageReport`, normally the real scorer + detectors), an optional
+``check_regions`` (:data:`~lib_qfix.fix.fidelity.RegionChecker`; default: the real detectors on
+crops, :func:`~lib_qfix.fix.fidelity.region_checker`) and an optional ``regenerate`` callable. Rules:
 - bounded: at most ``options.rounds`` rounds (plus ``options.regenerate_rounds`` regenerations);
 - every round starts from the best image so far, with seed ``seed + round`` so a retry differs;
-- **keep the best, never the last**: a result replaces the best only when its merit beats the
-  best's by more than ``options.min_improvement`` and its quality is not below the original's
-  (with ``keep_best`` off the last result is kept);
+- **keep the best, never the last**: after each round the regions it repainted are checked on
+  their own (a lost face or a noise band is rejected whatever the global score says), then the
+  result is judged by the rules of :mod:`lib_qfix.fix.merit` (with ``keep_best`` off the last
+  result that passed its region checks is kept);
 - stop early when nothing is left to fix, or when ``should_stop()`` returns a reason.
 """
 
@@ -22,28 +25,19 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.errors import error_text
-from lib_qfix.fix.outcome import DONE, FAILED, SKIPPED, FixAction, FixOutcome, RoundRecord
+from lib_qfix.fix import fidelity
+from lib_qfix.fix.fidelity import RegionChecker
+from lib_qfix.fix.merit import decide, merit
+from lib_qfix.fix.outcome import FAILED, SKIPPED, FixAction, FixOutcome, RegionCheck, RoundRecord
 from lib_qfix.fix.plan import FixGroup, global_defects, plan_round
 from lib_qfix.prompts.negatives import additions_for_regions, merge_negative
 from lib_qfix.protocols import FaceRestorer, Inpainter, InpaintParams, RestoreParams
 from lib_qfix.types import ImageReport
 
-#: merit lost per local defect region (quality is 0..1): a fixed hand is worth a small quality dip
-DEFECT_PENALTY = 0.05
-
 Diagnose = Callable[[np.ndarray], ImageReport]
 #: regenerate(negative, seed) -> a new full image (same size), for global defects
 Regenerate = Callable[[str, int], np.ndarray]
 StopCheck = Callable[[], "str | None"]
-
-
-def merit(report: ImageReport) -> float:
-    """What results are compared by: quality (0..1) minus :data:`DEFECT_PENALTY` per local defect.
-    A report without a quality (scoring failed) ranks below everything."""
-    if report.quality is None:
-        return float("-inf")
-    local = sum(1 for r in report.regions if r.box is not None and r.is_defect)
-    return float(report.quality) - DEFECT_PENALTY * local
 
 
 def found_names(report: ImageReport) -> tuple[str, ...]:
@@ -70,31 +64,21 @@ class _Search:
     min_improvement: float
     rounds: list[RoundRecord] = field(default_factory=list)
 
-    @property
-    def merit(self) -> float:
-        return merit(self.report)
-
-    def keeps(self, after: ImageReport) -> bool:
-        """Whether ``after`` replaces the best so far: with ``keep_best`` its merit must beat the
-        best's by more than ``min_improvement`` **and** its quality must not fall below the
-        original's (an original is never replaced by a worse-scoring image); without
-        ``keep_best`` the last wins."""
-        if not self.keep_best:
-            return True
-        floor = self.original.quality if self.original.quality is not None else float("-inf")
-        quality = after.quality if after.quality is not None else float("-inf")
-        return merit(after) > self.merit + self.min_improvement and quality >= floor
-
-    def judge(self, actions: list[FixAction], out: np.ndarray | None, diagnose: Diagnose) -> RoundRecord:
-        """Record one round (diagnosing ``out`` when there is one) and keep ``out`` if it is better."""
-        found, q_before, m_before = found_names(self.report), self.report.quality, self.merit
-        after = diagnose(out) if out is not None else None
-        kept = after is not None and self.keeps(after)
+    def judge(self, actions: list[FixAction], out: np.ndarray | None, diagnose: Diagnose,
+              checks: tuple[RegionCheck, ...] = ()) -> RoundRecord:
+        """Record one round and keep ``out`` when :func:`lib_qfix.fix.merit.decide` says so. ``out``
+        is diagnosed only when it has one and its region checks passed."""
+        found, q_before, m_before = found_names(self.report), self.report.quality, merit(self.report)
+        failed = any(c.failed for c in checks)
+        after = diagnose(out) if out is not None and not failed else None
+        decision = decide(self.original, self.report, after, checks, produced=out is not None,
+                          keep_best=self.keep_best, min_improvement=self.min_improvement)
         rec = RoundRecord(len(self.rounds), found, tuple(actions), q_before,
                           after.quality if after is not None else None, m_before,
-                          merit(after) if after is not None else None, kept)
+                          merit(after, checks) if after is not None else None, decision.kept, checks,
+                          decision.reason)
         self.rounds.append(rec)
-        if kept and out is not None and after is not None:
+        if decision.kept and out is not None and after is not None:
             self.image, self.report = out, after
         return rec
 
@@ -102,10 +86,11 @@ class _Search:
 def run_fix_loop(image: np.ndarray, options: Any, *, diagnose: Diagnose, inpainter: Inpainter,
                  restorer: FaceRestorer | None = None, prompt: str = "", negative: str = "", seed: int = 0,
                  regenerate: Regenerate | None = None, report: ImageReport | None = None,
-                 should_stop: StopCheck = _never_stop) -> FixOutcome:
+                 should_stop: StopCheck = _never_stop, check_regions: RegionChecker | None = None) -> FixOutcome:
     """Fix one (H, W, 3) uint8 RGB image. ``report`` is the input's diagnosis if already known.
     A disabled run diagnoses nothing. Exceptions from one pass are recorded on its action and the
-    pass is skipped."""
+    pass is skipped. ``check_regions`` judges the regions a round repainted (default: built from
+    the real detectors when the first round has something to repaint)."""
     if not options.enable:
         empty = ImageReport(None, int(image.shape[1]), int(image.shape[0]), None, "")
         return FixOutcome(image, False, report or empty, report or empty, stopped="disabled")
@@ -118,7 +103,7 @@ def run_fix_loop(image: np.ndarray, options: Any, *, diagnose: Diagnose, inpaint
         stopped = _regenerate_phase(search, options, diagnose, regenerate, prompt, negative, seed, should_stop)
     if not stopped:
         stopped = _inpaint_phase(search, options, diagnose, inpainter, restorer, prompt, negative, seed,
-                                 should_stop)
+                                 should_stop, check_regions)
     return FixOutcome(search.image, search.image is not image, before, search.report, tuple(search.rounds),
                       stopped)
 
@@ -139,7 +124,7 @@ def _regenerate_phase(search: _Search, options: Any, diagnose: Diagnose, regener
 
 def _inpaint_phase(search: _Search, options: Any, diagnose: Diagnose, inpainter: Inpainter,
                    restorer: FaceRestorer | None, prompt: str, negative: str, seed: int,
-                   should_stop: StopCheck) -> str:
+                   should_stop: StopCheck, check_regions: RegionChecker | None) -> str:
     """Local inpainting rounds, each from the best image so far; returns why they ended."""
     inpaint = InpaintParams.from_options(options)
     restore = RestoreParams.from_options(options)
@@ -150,7 +135,7 @@ def _inpaint_phase(search: _Search, options: Any, diagnose: Diagnose, inpainter:
         groups = plan_round(search.report, options, prompt, negative)
         if not groups:
             return "nothing to fix"
-        img, actions = search.image, list[FixAction]()
+        img, actions, repainted = search.image, list[FixAction](), list[FixGroup]()
         for g in groups:
             stop = should_stop()
             planned = FixAction(g.kind, tuple(x.box for x in g.regions if x.box), g.prompt, g.negative, seed + r)
@@ -163,11 +148,14 @@ def _inpaint_phase(search: _Search, options: Any, diagnose: Diagnose, inpainter:
                 action, out = _restore(action, out, g, restorer, restore)
             if out is not None:
                 img = out
+                repainted.append(g)
             actions.append(action)
-        if not any(a.status == DONE for a in actions):
+        if not repainted:
             search.judge(actions, None, diagnose)
             return stop or "every pass failed"
-        search.judge(actions, img, diagnose)
+        if check_regions is None:
+            check_regions = fidelity.region_checker(options, prompt)
+        search.judge(actions, img, diagnose, check_regions(search.image, img, repainted))
         if stop:
             return stop
     return "max rounds"

@@ -1,19 +1,22 @@
 """Records of what the fix loop found and did: frozen, so that callers cannot rewrite history.
 
 Qualities are the scorer's 0..1 quality; ``merit`` is the number the loop compares results by
-(quality minus a penalty per local defect, see :func:`lib_qfix.fix.loop.merit`).
+(see :mod:`lib_qfix.fix.merit`); region checks say how each repainted region fared
+(see :mod:`lib_qfix.fix.fidelity`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from lib_qfix.types import Box, ImageReport
 
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+#: the verdict of a round that produced no image to judge (every pass failed or was skipped)
+NO_RESULT = "no result"
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,30 @@ class FixAction:
 
 
 @dataclass(frozen=True)
+class RegionCheck:
+    """How one repainted region fared, judged on its own against the image before the pass.
+
+    ``kind``/``box``: the region as it was found before the pass. ``score`` in 0..1: 1 = at least
+    as good as before, 0 = broken. ``reason`` says why it failed ("face lost", "seam around the
+    hand", ...; "" when it passed). ``measures``: what was measured (names and units in
+    :mod:`lib_qfix.fix.fidelity`).
+    """
+
+    kind: str
+    box: Box
+    score: float = 1.0
+    reason: str = ""
+    measures: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.reason)
+
+
+@dataclass(frozen=True)
 class RoundRecord:
-    """One round: what was found before it, what was done, the scores before and after."""
+    """One round: what was found before it, what was done, the scores before and after, the
+    region checks of what was repainted, and ``verdict``: why the result was not kept ("" when kept)."""
 
     index: int
     found: tuple[str, ...]
@@ -51,6 +76,8 @@ class RoundRecord:
     merit_before: float
     merit_after: float | None
     kept: bool
+    checks: tuple[RegionCheck, ...] = ()
+    verdict: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +115,22 @@ class FixOutcome:
         if not self.changed:
             return []
         return [a for r in self.rounds if r.kept for a in r.actions if a.status == DONE]
+
+    def rejections(self) -> list[str]:
+        """Why results were not kept, each reason once, in round order (e.g. ``["face lost"]``)."""
+        out: list[str] = []
+        for r in self.rounds:
+            if not r.kept and r.verdict and r.verdict != NO_RESULT:
+                out.extend([c.reason for c in r.checks if c.failed] or [r.verdict])
+        return list(dict.fromkeys(out))
+
+    def result(self) -> str:
+        """``"kept"`` when a repaired image replaced the input, else ``"unchanged (<why>)"``."""
+        if self.changed:
+            return "kept"
+        judged = [r for r in self.rounds if not r.kept and r.verdict != NO_RESULT]
+        why = "results rejected" if judged else (self.stopped or "nothing to fix")
+        return f"unchanged ({why})"
 
     def fixed_summary(self) -> str:
         """What the kept result fixed, e.g. ``"hand×2, face"`` (empty when unchanged)."""

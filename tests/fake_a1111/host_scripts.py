@@ -1,12 +1,18 @@
 """Fake ``modules.scripts`` (Script, AlwaysVisible, PostprocessImageArgs, a runner) and
 ``modules.script_callbacks``. The runner calls each always-on script's hook with
-``*p.script_args[args_from:args_to]`` inside a try/except that only logs, as the real one does."""
+``*p.script_args[args_from:args_to]`` inside a try/except that only logs, as the real one does,
+in the order it was given the scripts; :func:`load_order` gives that order as the host's
+``list_scripts`` does (extension folders and their ``metadata.ini``)."""
 
 from __future__ import annotations
 
+import configparser
+import re
 import traceback
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 AlwaysVisible = object()
@@ -105,3 +111,57 @@ def build_callbacks(host: Any) -> types.ModuleType:
 
     m.infotext_pasted_callback = infotext_pasted_callback
     return m
+
+
+def _listed(config: configparser.ConfigParser, field: str, sections: Sequence[str],
+            installed: Sequence[str]) -> list[str]:
+    """Names in ``field`` of ``sections`` (lower-cased, split on commas and spaces); of ``a|b``
+    alternatives the first installed one (none installed: ``a|b`` as written, which names nothing)."""
+    text = " ".join(config.get(s, field, fallback="") for s in sections).lower()
+    names = [n for n in re.split(r"[,\s]+", text) if n]
+    return [next((alt for alt in n.split("|") if alt in installed), n) for n in names]
+
+
+def load_order(extensions: Sequence[tuple[str, Path]]) -> list[str]:
+    """Script names ``"<extension>/<file>"`` in the order A1111 1.10.1 loads them, which is the
+    order its runner calls their hooks in (with no callback-order sections and no user setting).
+
+    ``extensions``: (folder name, folder) in the host's listing order (it sorts folder names). Each
+    extension's ``scripts/*.py`` are listed by file name; its ``metadata.ini`` ``[scripts/<file>]``
+    and ``[scripts]`` sections may say ``Before``/``After`` = script names or extension names (an
+    extension name stands for all its scripts; names not installed are ignored). The order is a
+    depth-first sort that puts what a script comes after first and otherwise keeps the listing
+    order (cycles are broken where they are found, as the host does)."""
+    folders = {name.lower(): Path(path) for name, path in extensions}
+    files = {ext: sorted(p.name for p in (path / "scripts").glob("*.py")) for ext, path in folders.items()}
+    after: dict[str, list[str]] = {f"{ext}/{f}": [] for ext in folders for f in files[ext]}
+    installed = list(folders)
+
+    def expand(name: str) -> list[str]:
+        return [f"{name}/{f}" for f in files[name]] if name in files else [name]
+
+    for ext, path in folders.items():
+        config = configparser.ConfigParser()
+        config.read(path / "metadata.ini")
+        for f in files[ext]:
+            me, sections = f"{ext}/{f}", (f"scripts/{f}", "scripts")
+            for target in _listed(config, "After", sections, installed):
+                after[me] += [t for t in expand(target) if t in after]
+            for target in _listed(config, "Before", sections, installed):
+                for t in expand(target):
+                    if t in after:
+                        after[t].append(me)
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        seen.add(name)
+        for dep in after[name]:
+            if dep not in seen:
+                visit(dep)
+        order.append(name)
+
+    for name in after:
+        if name not in seen:
+            visit(name)
+    return order
