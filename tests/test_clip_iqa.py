@@ -233,3 +233,61 @@ def _scorer_from(clip):
     from lib_qfix.scoring.clip_iqa import ClipIQA
 
     return ClipIQA(clip, resolve_pairs("quality5"))
+
+
+def test_unbuildable_configs_are_weights_unavailable(tiny, tmp_path):
+    """A config file that parses but describes no model (or is no JSON) is one line, not a traceback."""
+    import json
+
+    from lib_qfix.scoring.clip_model import load_clip
+
+    paths = []
+    for i, text in enumerate([json.dumps({"embed_dim": 8}),  # no towers
+                              json.dumps({"embed_dim": 8, "vision_cfg": {"layers": "x"}, "text_cfg": {}}),
+                              "{not json", "[1, 2]"]):
+        paths.append(tmp_path / f"odd{i}-model.json")
+        paths[-1].write_text(text)
+    for path in paths:
+        with pytest.raises(WeightsUnavailable) as e:
+            load_clip(str(path), "random", "cpu")
+        assert "\n" not in str(e.value) and "-model" in str(e.value)
+    register(tmp_path / "again")  # a broken file given earlier does not break later configs
+    assert load_clip("qfix-tiny-vit", "random", "cpu").name == "qfix-tiny-vit"
+
+
+def test_names_resolve_in_the_models_folder_before_the_working_directory(tiny, tmp_path, monkeypatch):
+    from lib_qfix.scoring.clip_model import find_weights
+    from lib_qfix.scoring.learned.io import find_prompts
+
+    models, cwd = tmp_path / "models", tmp_path / "cwd"
+    (models / "prompts").mkdir(parents=True)
+    cwd.mkdir()
+    for folder in (models, models / "prompts", cwd):
+        (folder / "mine").write_bytes(b"x")
+    monkeypatch.chdir(cwd)
+    assert find_weights("qfix-tiny-vit", "mine", [models]) == models / "mine"
+    assert find_prompts("mine", models) == models / "prompts" / "mine"
+    assert find_weights("qfix-tiny-vit", str(cwd / "mine"), [models]) == cwd / "mine"  # a path still works
+
+
+def test_models_are_shared_by_architecture_weights_and_device(tiny):
+    from lib_qfix.registry import clear_cache
+    from lib_qfix.scoring.clip_model import shared_clip
+
+    clear_cache()
+    a = shared_clip("qfix-tiny-vit", "random", "cpu")
+    assert shared_clip("qfix-tiny-vit", "random", "cpu") is a
+    assert shared_clip("qfix-tiny-rn", "random", "cpu") is not a
+    feats = a.text_features(["Good photo.", "Bad photo.", "Good photo."])
+    assert torch.equal(feats[0], feats[2]) and len(a.text_cache) == 2
+    assert torch.allclose(feats, a.encode_texts(["Good photo.", "Bad photo.", "Good photo."]), atol=1e-6)
+    clear_cache()
+
+
+def test_text_cache_is_bounded(tiny):
+    from lib_qfix.scoring.clip_model import TEXT_CACHE, load_clip
+
+    clip = load_clip("qfix-tiny-vit", "random", "cpu")
+    for i in range(0, TEXT_CACHE + 40, 20):
+        clip.text_features([f"prompt number {j}" for j in range(i, i + 20)])
+    assert len(clip.text_cache) == TEXT_CACHE and "prompt number 0" not in clip.text_cache

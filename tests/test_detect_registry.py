@@ -101,3 +101,64 @@ def test_landmark_bytes_decoder_matches_protobuf():
     assert out.shape == (478, 3) and np.array_equal(out, expect)
     with pytest.raises(ValueError, match="unexpected field tag"):
         landmarks_from_bytes(b"\x12\x00")
+
+
+def test_registry_caches_are_bounded_lru(monkeypatch):
+    """Many configurations keep only the most recent ``BUDGETS[family]`` objects; an evicted object is
+    released (nothing else keeps it alive)."""
+    import gc
+    import weakref
+
+    from lib_qfix import registry
+
+    monkeypatch.setitem(registry._SCORERS, "test-lru", "lib_qfix.lru:LRU")
+    budget = registry.BUDGETS["scorer"]
+    registry.clear_cache()
+    built = [weakref.ref(registry.create_scorer("test-lru", budget=i)) for i in range(1, 4 * budget + 1)]
+    assert registry.create_scorer("test-lru", budget=1) is not built[0]() or built[0]() is None
+    first = registry.create_scorer("test-lru", budget=1)
+    for i in range(2, budget + 1):  # fill up, touching ``first`` each time: LRU, not FIFO
+        registry.create_scorer("test-lru", budget=100 + i)
+        assert registry.create_scorer("test-lru", budget=1) is first
+    gc.collect()
+    alive = [r for r in built if r() is not None]
+    assert registry.cache_sizes()["scorer"] == budget and len(alive) <= budget
+    registry.clear_cache()
+
+
+def test_evicting_a_shared_resource_drops_its_holders(monkeypatch):
+    from lib_qfix import registry
+
+    monkeypatch.setitem(registry._SCORERS, "test-holder", "types:SimpleNamespace")
+    registry.clear_cache()
+    models = [registry.shared("clip", ("m", i), dict) for i in range(registry.BUDGETS["clip"])]
+    holders = [registry.create_scorer("test-holder", clip=m, tag=i) for i, m in enumerate(models)]
+    registry.shared("clip", ("m", "new"), dict)  # evicts models[0] ...
+    kept = registry.cached("scorer")
+    assert not any(h is holders[0] for h in kept)  # ... and the scorer that held it
+    assert any(h is holders[1] for h in kept)
+    registry.clear_cache()
+
+
+def test_failed_builds_cache_nothing_and_leave_no_lock(monkeypatch):
+    from lib_qfix import registry
+
+    monkeypatch.setitem(registry._SCORERS, "test-fails", "lib_qfix.lru:LRU")
+    registry.clear_cache()
+    for i in range(20):
+        with pytest.raises(ValueError, match="budget"):
+            registry.create_scorer("test-fails", budget=-i)
+    assert registry.cache_sizes().get("scorer", 0) == 0 and not registry._building
+
+
+def test_concurrent_callers_share_one_build(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lib_qfix import registry
+
+    monkeypatch.setitem(registry._SCORERS, "test-lru", "lib_qfix.lru:LRU")
+    registry.clear_cache()
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: registry.create_scorer("test-lru", budget=7), range(32)))
+    assert all(g is got[0] for g in got)
+    registry.clear_cache()

@@ -135,3 +135,91 @@ def test_options_pickle_for_worker_processes():
 
     o = validate({"rounds": 4})
     assert pickle.loads(pickle.dumps(o)) == o
+
+
+@pytest.mark.parametrize("value", [0, 1, 5, 1.0, None, "yes", "1"])
+def test_bool_fields_take_only_booleans(value):
+    """A1111 overwrites UI defaults by position: ``"args": [5]`` puts 5 into ``enable``. Numbers
+    are refused (the UI, pasted infotext and presets send booleans or "True"/"False")."""
+    with pytest.raises(OptionError) as e:
+        validate({"enable": value})
+    assert e.value.field == "enable" and "true or false" in str(e.value)
+    assert validate({"enable": True}).enable is True
+    assert validate({"detect_faces": "False"}).detect_faces is False
+    assert from_infotext({"QFix enable": "True"}) == {"enable": True}
+
+
+@pytest.mark.parametrize("bad", ["nopipe", "a|b|notanumber", "|", "a|", "a|b|-1", "a|b|c|d",
+                                 ";".join(f"g{i}|b{i}" for i in range(17)), "x|y;" * 300],
+                         ids=["nopipe", "notanumber", "bar", "half", "negative", "four", "17-pairs", "1200-chars"])
+def test_custom_pairs_are_checked_when_options_are_validated(bad):
+    """Bad pairs are a field error wherever options come from (API, presets, CLI), not later."""
+    with pytest.raises(OptionError) as e:
+        validate({"custom_pairs": bad})
+    assert e.value.field == "custom_pairs" and e.value.allowed.startswith("allowed: ")
+    assert "\n" not in str(e.value) and len(str(e.value)) < 400
+    with pytest.raises(OptionError):
+        from_infotext({"QFix custom pairs": bad})
+
+
+def test_custom_pairs_errors_reach_presets_and_the_cli(tmp_path, capsys):
+    from lib_qfix.cli import main
+    from lib_qfix.presets import PresetError, read_file
+
+    preset = tmp_path / "p.json"
+    preset.write_text(json.dumps({"schema_version": 1, "options": {"custom_pairs": "a|b|notanumber"}}))
+    with pytest.raises(PresetError) as e:
+        read_file(preset)
+    assert e.value.field == "options.custom_pairs"
+    img = tmp_path / "x.png"
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), (120, 130, 140)).save(img)
+    rc = main(["score", str(img), "--set", "custom_pairs=nopipe", "--no-progress"])
+    assert rc != 0 and "custom_pairs" in capsys.readouterr().err
+
+
+def test_valid_custom_pairs_are_kept_verbatim():
+    text = " Crisp photo. | Smeared photo. | 2 ; vivid|washed out"
+    assert validate({"custom_pairs": text}).custom_pairs == text
+
+
+def test_server_flags_come_from_the_schema():
+    from lib_qfix.options.policy import PATH_LIKE_FIELDS, RESOURCE_FIELDS
+
+    assert set(RESOURCE_FIELDS) == {"clip_model", "clip_pretrained", "learned_prompts", "device"}
+    assert {"clip_model", "clip_pretrained", "learned_prompts", "preset"} <= set(PATH_LIKE_FIELDS)
+    props = json_schema()["properties"]
+    assert all(props[k]["x-server-resource"] for k in RESOURCE_FIELDS)
+    assert all(props[k]["x-path-like"] for k in PATH_LIKE_FIELDS)
+    assert props["custom_pairs"]["maxLength"] == FIELD_BY_KEY["custom_pairs"].max_length
+    with pytest.raises(OptionError, match="at most 4096 characters") as e:
+        validate({"clip_model": "x" * 4097})
+    assert len(str(e.value)) < 250  # the value is shown shortened
+
+
+@pytest.mark.parametrize("value", ["/etc/passwd", "models/x.pt", "..", ".hidden", "~/x", "C:x.pt",
+                                   "hf-hub:org/model", "a\\b", "https://example.com/w.pt"])
+def test_client_policy_refuses_paths_in_every_path_like_field(value):
+    from lib_qfix.options.policy import PATH_LIKE_FIELDS, check_client_options
+
+    everything = lambda key: [value]  # noqa: E731 - the allow-list must not let a path through
+    for key in PATH_LIKE_FIELDS:
+        with pytest.raises(OptionError) as e:
+            check_client_options(DEFAULTS.replace(**{key: value}), everything)
+        assert e.value.field == key and "not a path" in e.value.allowed
+
+
+def test_client_policy_names_the_allowed_resources():
+    from lib_qfix.options.policy import check_client_options
+
+    allowed = {"clip_model": ["RN50", "ViT-B-32"], "clip_pretrained": ["openai"], "learned_prompts": [""],
+               "device": ["auto", "cpu"]}
+    check_client_options(DEFAULTS, allowed.__getitem__)
+    check_client_options(DEFAULTS.replace(clip_model="ViT-B-32"), allowed.__getitem__)
+    with pytest.raises(OptionError) as e:
+        check_client_options(DEFAULTS.replace(clip_model="ViT-bigG-14"), allowed.__getitem__)
+    assert e.value.field == "clip_model" and "'RN50', 'ViT-B-32'" in e.value.allowed
+    with pytest.raises(OptionError) as e:
+        check_client_options(DEFAULTS.replace(device="cuda"), allowed.__getitem__)
+    assert e.value.field == "device" and "'auto', 'cpu'" in e.value.allowed

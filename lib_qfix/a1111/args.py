@@ -4,7 +4,13 @@
   options dict laid over its preset (``"preset"`` key, else the default preset) and the defaults.
   ``enable`` defaults to true (sending options means "run QFix"). The UI defaults that the host
   appends after it are ignored.
-- UI / infotext: positional values, one per field in :data:`lib_qfix.options.FIELDS` order.
+- UI / infotext: positional values, one per field in :data:`lib_qfix.options.FIELDS` order. Every
+  value is validated: a bool option takes only true/false (A1111 overwrites the UI defaults by
+  position, so ``"args": [5]`` arrives as a full list whose first value, ``enable``, is 5).
+
+Either way the resolved options (request over preset) then pass the server's client policy
+(:func:`lib_qfix.a1111.settings.check_client_options`): no paths, only the resources the server
+offers. Errors are :class:`OptionError` naming the field.
 """
 
 from __future__ import annotations
@@ -37,7 +43,17 @@ def preset_options(name: str, user_dir: str | None = None) -> Any:
 
 
 def parse_args(args: Sequence[Any], default_preset: str = "default", user_dir: str | None = None) -> ParsedArgs:
-    """Options from the script's args; raises :class:`OptionError` naming the bad field."""
+    """Options from the script's args, checked against the server's client policy; raises
+    :class:`OptionError` naming the bad field."""
+    from lib_qfix.a1111.settings import check_client_options
+
+    parsed = _parse(args, default_preset, user_dir)
+    if parsed.options.enable:  # a disabled script reads nothing, so it has nothing to refuse
+        check_client_options(parsed.options)
+    return parsed
+
+
+def _parse(args: Sequence[Any], default_preset: str, user_dir: str | None) -> ParsedArgs:
     if not args:
         return ParsedArgs(DEFAULTS, DEFAULTS, "ui")
     first = args[0]
@@ -54,9 +70,12 @@ def parse_args(args: Sequence[Any], default_preset: str = "default", user_dir: s
 
 
 def _from_dict(data: dict[str, Any], default_preset: str, user_dir: str | None) -> ParsedArgs:
+    from lib_qfix.options.policy import PATH_LIKE_FIELDS, check_path
     from lib_qfix.presets import PresetError, resolve_options
 
     explicit = coerce_values({str(k): v for k, v in data.items()}, source="API")  # field errors first
+    for key in PATH_LIKE_FIELDS:  # before the preset is looked up: a path is refused as a path
+        check_path(key, explicit.get(key))
     explicit.setdefault("enable", True)
     preset = explicit.get("preset") or default_preset
     explicit["preset"] = preset

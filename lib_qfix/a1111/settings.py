@@ -4,17 +4,33 @@ Keys: ``qfix_models_dir`` (folder for CLIP weights and learned prompts; empty: `
 ``qfix_default_preset``, ``qfix_save_before`` (also save the image as it was before QFix changed
 it), ``qfix_scorer_device`` (auto/cpu/cuda/mps; overrides the ``device`` option when that is auto).
 User presets live in ``<data dir>/qfix/presets`` (outside the extension folder: kept on update).
+
+What clients may choose (every user of a shared server is a client: the UI, ``alwayson_scripts``,
+QFix's routes). For each option the schema marks as a server resource, :func:`allowed_values`
+lists the accepted values; anything else is refused naming them:
+
+- ``clip_model``: ``qfix_clip_models`` (comma-separated open_clip architectures, default ``RN50``);
+- ``clip_pretrained``: ``qfix_clip_weights`` (comma-separated open_clip tags or checkpoint file names
+  in the models folder, default ``openai``);
+- ``learned_prompts``: none (empty) or the name of a ``.safetensors`` file in ``<models folder>/prompts``;
+- ``device``: ``auto`` and the ``qfix_scorer_device`` setting when that is not auto, else ``auto``,
+  ``cpu`` and the accelerators this machine has.
+
+The value the server's default preset uses is always allowed too (it is the server's own choice).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from lib_qfix.options.fields import DEVICES
 
 SECTION = ("qfix", "QFix")
+CLIP_MODELS, CLIP_WEIGHTS = "RN50", "openai"
 
 
 def _opt(key: str, default: Any) -> Any:
@@ -51,6 +67,81 @@ def apply_device(options: Any) -> Any:
     return options
 
 
+def use_models_dir() -> str:
+    """Point the scorers at the server's models folder (``$QFIX_MODELS``); returns the folder."""
+    folder = models_dir()
+    os.environ["QFIX_MODELS"] = folder
+    return folder
+
+
+def _names(text: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s.strip() for s in str(text or "").split(",") if s.strip()))
+
+
+def learned_prompt_names() -> tuple[str, ...]:
+    """Names (file stems) of the learned prompt files in ``<models folder>/prompts``."""
+    folder = Path(models_dir()) / "prompts"
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted(p.stem for p in folder.glob("*.safetensors") if p.is_file()))
+
+
+@lru_cache(maxsize=1)
+def available_devices() -> tuple[str, ...]:
+    """``cpu`` and the accelerators torch sees on this machine (checked once)."""
+    found = ["cpu"]
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            found.append("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            found.append("mps")
+    except Exception:  # no torch: only the offline scorer runs, on the CPU
+        pass
+    return tuple(found)
+
+
+def server_defaults() -> Any:
+    """The options of the server's default preset (the built-in defaults if it cannot be read)."""
+    from lib_qfix.a1111.args import preset_options
+    from lib_qfix.options import DEFAULTS
+
+    try:
+        return preset_options(default_preset(), user_preset_dir())
+    except Exception:  # a broken default preset is reported where it is used; fall back here
+        return DEFAULTS
+
+
+def allowed_values(key: str, defaults: Any = None) -> tuple[str, ...]:
+    """The values clients may give the resource option ``key`` on this server (see module doc);
+    ``defaults``: :func:`server_defaults` if already at hand. A resource option without a rule
+    here allows only the default preset's value."""
+    if key == "clip_model":
+        listed = _names(_opt("qfix_clip_models", CLIP_MODELS))
+    elif key == "clip_pretrained":
+        listed = _names(_opt("qfix_clip_weights", CLIP_WEIGHTS))
+    elif key == "learned_prompts":
+        listed = ("",) + learned_prompt_names()
+    elif key == "device":
+        dev = _opt("qfix_scorer_device", "auto")
+        listed = ("auto", dev) if dev in DEVICES and dev != "auto" else ("auto",) + available_devices()
+    else:
+        listed = ()
+    base = defaults if defaults is not None else server_defaults()
+    return tuple(dict.fromkeys((*listed, getattr(base, key))))
+
+
+def check_client_options(options: Any) -> None:
+    """Raise OptionError naming the field when ``options`` name a path or a resource this server
+    does not offer (see :mod:`lib_qfix.options.policy`)."""
+    from lib_qfix.options.policy import check_client_options as check
+
+    base = server_defaults()
+    check(options, lambda key: allowed_values(key, base))
+
+
 def _preset_choices() -> dict[str, Any]:
     try:
         from lib_qfix.presets import list_presets
@@ -70,5 +161,12 @@ def on_ui_settings() -> None:
     add("qfix_default_preset", info("default", "QFix default preset", gr.Dropdown, _preset_choices,
                                      section=SECTION))
     add("qfix_save_before", info(False, "QFix: also save the image as it was before fixing", section=SECTION))
-    add("qfix_scorer_device", info("auto", "QFix scorer device", gr.Radio, {"choices": list(DEVICES)},
-                                   section=SECTION))
+    add("qfix_scorer_device", info("auto", "QFix scorer device (clients may choose only auto or this one; "
+                                           "auto: any device this machine has)", gr.Radio,
+                                   {"choices": list(DEVICES)}, section=SECTION))
+    add("qfix_clip_models", info(CLIP_MODELS, "QFix: CLIP architectures clients may choose (comma-separated "
+                                              "open_clip names; the default preset's is always allowed)",
+                                 section=SECTION))
+    add("qfix_clip_weights", info(CLIP_WEIGHTS, "QFix: CLIP weights clients may choose (comma-separated open_clip "
+                                                "tags or checkpoint file names in the models folder)",
+                                  section=SECTION))

@@ -9,16 +9,44 @@ from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 
+class Elided:
+    """Stands for a value too large to show: its ``repr`` is cut (``reprlib``, bounded work)."""
+
+    def __init__(self, value: Any):
+        r = reprlib.Repr()
+        r.maxstring, r.maxother, r.maxlevel = MAX_SHOWN, MAX_SHOWN, 3
+        size = f" ({len(value)} characters)" if isinstance(value, str) else ""
+        self.text = r.repr(value) + size
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+#: characters of a rejected value that error messages show
+MAX_SHOWN = 100
+
+
+def _shown(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str) and len(value) <= MAX_SHOWN:
+        return value
+    return Elided(value)
+
+
 class OptionError(ValueError):
-    """Bad option value. ``field`` names the option, ``value`` is what was given,
+    """Bad option value. ``field`` names the option, ``value`` is what was given (a large value is
+    replaced by an :class:`Elided` stand-in, so that every message stays short),
     ``allowed`` says what is accepted; ``source`` (a preset file, "API", …) where known."""
 
     def __init__(self, field: str, value: Any, allowed: str, source: str | None = None):
+        value = _shown(value)
         self.field, self.value, self.allowed, self.source = field, value, allowed, source
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{field}: {value!r} is not allowed; {allowed}")
@@ -42,6 +70,13 @@ class Field:
     ``choices`` is a tuple, or a zero-argument callable for choices known only at run time
     (e.g. registered scorers); ``free_choice`` accepts other strings too (sampler names,
     which only the host knows). ``group`` is the UI section.
+
+    ``max_length`` caps text values (characters); ``check`` is a syntax check for text values that
+    raises :class:`OptionError` (e.g. custom prompt pairs). ``resource``: the value names a
+    resource of the machine that runs QFix (model architecture, weights, device, learned-prompt
+    file); a shared server lets clients choose only among the values it allows (see
+    :mod:`lib_qfix.options.policy`). ``path_like``: the value may name a file, so a client of a
+    shared server must not be able to give a path.
     """
 
     key: str
@@ -56,6 +91,10 @@ class Field:
     choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None
     free_choice: bool = False
     multiline: bool = False
+    max_length: int | None = None
+    check: Callable[[str], None] | None = None
+    resource: bool = False
+    path_like: bool = False
 
     @property
     def infotext_key(self) -> str:
@@ -75,18 +114,18 @@ class Field:
         if self.kind == "choice":
             extra = " (or another name the host knows)" if self.free_choice else ""
             return "allowed: one of " + ", ".join(repr(c) for c in self.choice_list()) + extra
+        if self.max_length is not None:
+            return f"allowed: text of at most {self.max_length} characters"
         return "allowed: text"
 
     def coerce(self, value: Any) -> Any:
         """Validate and normalise one value; raises :class:`OptionError` naming this field."""
         k = self.kind
-        if k == "bool":
+        if k == "bool":  # numbers are refused: the UI, infotext and presets send booleans or text
             if isinstance(value, bool):
                 return value
             if isinstance(value, str) and value.strip().lower() in ("true", "false"):
                 return value.strip().lower() == "true"
-            if isinstance(value, int) and value in (0, 1):
-                return bool(value)
             raise OptionError(self.key, value, self.allowed())
         if k in ("int", "float"):
             return self._number(value)
@@ -102,8 +141,10 @@ class Field:
             hint = closest(value, options)
             suffix = f"; did you mean {hint!r}?" if hint else ""
             raise OptionError(self.key, value, self.allowed() + suffix)
-        if not isinstance(value, str):
+        if not isinstance(value, str) or (self.max_length is not None and len(value) > self.max_length):
             raise OptionError(self.key, value, self.allowed())
+        if self.check is not None:
+            self.check(value)
         return value
 
     def _number(self, value: Any) -> int | float:
@@ -143,6 +184,12 @@ class Field:
                 s["examples"] = list(self.choice_list())
         else:
             s["type"] = "string"
+            if self.max_length is not None:
+                s["maxLength"] = self.max_length
+        if self.resource:
+            s["x-server-resource"] = True
+        if self.path_like:
+            s["x-path-like"] = True
         s["x-infotext"] = self.infotext_key
         s["x-group"] = self.group
         return s

@@ -16,6 +16,16 @@ def _scorer_names() -> tuple[str, ...]:
     return scorer_names()
 
 
+def _check_custom_pairs(text: str) -> None:
+    from lib_qfix.scoring.prompt_pairs import check_custom_pairs
+
+    check_custom_pairs(text)
+
+
+#: characters allowed in a model, weights or prompt file name (locally: a path, hence PATH_MAX)
+NAME_LENGTH = 4096
+
+
 PAIR_SETS = ("paper", "quality5", "look", "feel")
 MODES = ("fix", "fix_all", "score_only")
 FACE_MASKS = ("hull", "box", "eyes")
@@ -30,7 +40,8 @@ G_GENERAL, G_SCORE, G_DETECT, G_PROMPTS, G_MASK, G_INPAINT, G_LOOP = (
 FIELDS: tuple[Field, ...] = (
     # --- General
     Field("enable", "bool", False, "Enable QFix", "Score, diagnose and fix every output image.", G_GENERAL),
-    Field("preset", "str", "default", "Preset", "Preset the other options start from (bundled or user).", G_GENERAL),
+    Field("preset", "str", "default", "Preset", "Preset the other options start from (bundled or user).", G_GENERAL,
+          max_length=NAME_LENGTH, path_like=True),
     Field("mode", "choice", "fix", "Mode",
           "fix: repair regions judged defective; fix_all: inpaint every detected face and hand; "
           "score_only: diagnose and record, change nothing.", G_GENERAL, choices=MODES),
@@ -41,17 +52,24 @@ FIELDS: tuple[Field, ...] = (
     Field("quality_threshold", "float", 0.5, "Quality threshold",
           "Images scoring below this (0..1) are treated as defective even without a local finding.",
           G_SCORE, 0.0, 1.0, 0.01),
-    Field("clip_model", "str", "RN50", "CLIP model", "open_clip architecture name for CLIP-IQA.", G_SCORE),
+    Field("clip_model", "str", "RN50", "CLIP model",
+          "open_clip architecture name for CLIP-IQA (locally also a config .json path; a shared server "
+          "offers the architectures its settings allow).", G_SCORE,
+          max_length=NAME_LENGTH, resource=True, path_like=True),
     Field("clip_pretrained", "str", "openai", "CLIP weights",
-          "open_clip pretrained tag, or a path to a local checkpoint file.", G_SCORE),
+          "open_clip pretrained tag or a checkpoint file name in the models folder (locally also a path; "
+          "a shared server offers the weights its settings allow).", G_SCORE,
+          max_length=NAME_LENGTH, resource=True, path_like=True),
     Field("prompt_pairs", "choice", "quality5", "Prompt pairs",
           "Antonym prompt set: paper (Good/Bad photo.), quality5, look, feel.", G_SCORE, choices=PAIR_SETS),
     Field("custom_pairs", "str", "", "Custom prompt pairs",
-          "Extra pairs as 'positive|negative[|weight]', separated by ';'. Used in addition to the set.", G_SCORE),
+          "Extra pairs as 'positive|negative[|weight]', separated by ';' (at most 16). Used in addition to "
+          "the set.", G_SCORE, max_length=1000, check=_check_custom_pairs),
     Field("learned_prompts", "str", "", "Learned prompts",
-          "Name or path of a learned prompt file (safetensors) for clip-iqa+learned.", G_SCORE),
+          "Name of a learned prompt file (safetensors) in the models folder's prompts/ for clip-iqa+learned "
+          "(locally also a path).", G_SCORE, max_length=NAME_LENGTH, resource=True, path_like=True),
     Field("device", "choice", "auto", "Scorer device", "Where CLIP runs: auto, cpu, cuda, mps.", G_SCORE,
-          choices=DEVICES),
+          choices=DEVICES, resource=True),
     # --- Detectors
     Field("detect_faces", "bool", True, "Faces", "Detect faces (MediaPipe) and judge them.", G_DETECT),
     Field("face_confidence", "float", 0.5, "Face confidence", "Minimum face detection confidence (0..1).",

@@ -13,14 +13,14 @@ For each pair, ``p = softmax(logit_scale * [cos(img, positive), cos(img, negativ
 
 Global-defect regions are added when a pair with a known defect (blur, noise, low resolution) falls
 below ``defect_below`` (probability of the good side).
-Text features of the pairs are computed once per scorer (= per model and prompts, the registry caches
-scorers); prompt features are kept in a bounded cache.
+Text features (pairs, neutral captions, generation prompts) come from the model's bounded text cache
+(:meth:`LoadedClip.text_features`), so a scorer for new custom pairs encodes only the new texts and
+never loads another model: the factories take the model from the registry's ``clip`` cache.
 """
 
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,7 +38,6 @@ DEFECT_PAIRS = {
     "noisy_clean": ("noise", "noise"),
     "high_low_resolution": ("low_resolution", "low_resolution"),
 }
-_PROMPT_CACHE = 256
 
 
 class ClipIQA:
@@ -65,35 +64,16 @@ class ClipIQA:
             self.name = "clip-iqa+learned"
             self.version += f":{learned.tag}"
         self._pos_cache: dict = {}
-        self._prompt_feats: OrderedDict[str, Any] = OrderedDict()
         with torch.inference_mode():
             texts = [t for p in pairs for t in (p.positive, p.negative)]
-            self._pair_feats = self.encode_texts(texts).view(len(pairs), 2, -1)
-            self._neutral = self.encode_texts(list(NEUTRAL_CAPTIONS))
+            self._pair_feats = clip.text_features(texts).view(len(pairs), 2, -1)
+            self._neutral = clip.text_features(NEUTRAL_CAPTIONS)
             self._learned_feats = learned.text_features(clip) if learned is not None else None
             self._scale = float(clip.model.logit_scale.exp().float())
 
     def encode_texts(self, texts: list[str]):
-        """L2-normalised float32 text features (N, D)."""
-        import torch
-
-        tokens = self.clip.tokenizer(texts, context_length=self.clip.model.context_length).to(self.clip.device)
-        with torch.inference_mode():
-            return torch.nn.functional.normalize(self.clip.model.encode_text(tokens).float(), dim=-1)
-
-    def _prompt_features(self, prompts: list[str]):
-        import torch
-
-        missing = [p for p in dict.fromkeys(prompts) if p not in self._prompt_feats]
-        if missing:
-            for p, f in zip(missing, self.encode_texts(missing), strict=False):
-                self._prompt_feats[p] = f
-        feats = torch.stack([self._prompt_feats[p] for p in prompts])
-        for p in prompts:
-            self._prompt_feats.move_to_end(p)
-        while len(self._prompt_feats) > _PROMPT_CACHE:
-            self._prompt_feats.popitem(last=False)
-        return feats
+        """L2-normalised float32 text features (N, D), not cached."""
+        return self.clip.encode_texts(texts)
 
     def image_features(self, images: Sequence[np.ndarray]):
         from lib_qfix.scoring.clip_image import encode_images
@@ -121,7 +101,7 @@ class ClipIQA:
             if prompts is not None:
                 todo = [i for i, p in enumerate(prompts) if p and p.strip()]
                 if todo:
-                    pf = self._prompt_features([prompts[i].strip() for i in todo])
+                    pf = self.clip.text_features([prompts[i].strip() for i in todo])
                     own = (img[todo] * pf).sum(-1)
                     base = (img[todo] @ self._neutral.T).mean(-1)
                     m = torch.sigmoid(self._scale * (own - base)).cpu().numpy()
@@ -152,9 +132,10 @@ class ClipIQA:
 
 
 def _clip(model: str, pretrained: str, device: str, models_dir: str | None):
-    from lib_qfix.scoring.clip_model import load_clip
+    """The shared model for (model, pretrained, device, models folder) from the registry."""
+    from lib_qfix.scoring.clip_model import shared_clip
 
-    return load_clip(model, pretrained, device, models_dir or os.environ.get("QFIX_MODELS") or None)
+    return shared_clip(model, pretrained, device, models_dir or os.environ.get("QFIX_MODELS") or None)
 
 
 def create_clip_iqa(model: str = "RN50", pretrained: str = "openai", pairs: str = "quality5",

@@ -14,22 +14,32 @@ Where weights come from, in order, for ``load_clip(model, pretrained)``:
 
 Models folders: the ``models_dir`` argument (A1111 passes ``models/qfix``), ``$QFIX_MODELS``,
 then ``~/.cache/qfix/models``. When nothing works, :class:`lib_qfix.scoring.WeightsUnavailable` is
-raised with one line that names the local-file alternative.
-``model`` may also be a path to an open_clip JSON config (``<name>.json``) for custom architectures.
+raised with one line that names the local-file alternative (also when open_clip cannot build the
+model from a config). ``model`` may also be a path to an open_clip JSON config (``<name>.json``) for
+custom architectures; the A1111 adapter never lets a client name a path (see ``a1111/settings.py``).
+
+:func:`shared_clip` keeps loaded models in the registry's ``clip`` cache, keyed only by
+(architecture, weights, resolved device, models folder), so that scorers differing in prompts share
+one model. Each model carries a bounded cache of text features (:data:`TEXT_CACHE` texts).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib_qfix.lru import LRU
 from lib_qfix.scoring import WeightsUnavailable
 
 log = logging.getLogger("qfix")
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+#: text features kept per model (one (D,) float32 vector each: 2-4 KiB; prompt pairs and prompts)
+TEXT_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,29 @@ class LoadedClip:
     std: tuple[float, float, float]
     image_size: tuple[int, int]
     is_resnet: bool
+    text_cache: LRU = field(default_factory=lambda: LRU(TEXT_CACHE), compare=False, repr=False)
+
+    def encode_texts(self, texts: Sequence[str]):
+        """L2-normalised float32 text features (N, D), computed now (no cache)."""
+        import torch
+
+        tokens = self.tokenizer(list(texts), context_length=self.model.context_length).to(self.device)
+        with torch.inference_mode():
+            return torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
+
+    def text_features(self, texts: Sequence[str]):
+        """Like :meth:`encode_texts`, through the model's bounded text cache (only unseen texts
+        are encoded)."""
+        import torch
+
+        texts = list(texts)
+        found = {t: self.text_cache.get(t) for t in dict.fromkeys(texts)}
+        missing = [t for t, f in found.items() if f is None]
+        if missing:
+            for t, f in zip(missing, self.encode_texts(missing), strict=True):
+                found[t] = f.clone()  # a copy: a view would keep the whole batch alive
+                self.text_cache.put(t, found[t])
+        return torch.stack([found[t] for t in texts])
 
 
 def open_clip_module():
@@ -86,6 +119,10 @@ def pick_device(device: str = "auto"):
 
 def _model_name(open_clip, model: str) -> str:
     if model.endswith(".json") and Path(model).is_file():
+        try:  # parse first: open_clip re-reads every config it was given on each later addition
+            json.loads(Path(model).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise WeightsUnavailable(f"CLIP model config {model} cannot be read: {_first_line(e)}") from None
         open_clip.add_model_config(model)
         return Path(model).stem
     if model not in open_clip.list_models():
@@ -114,10 +151,14 @@ def _read_state_dict(path: Path) -> dict[str, Any]:
     return {k.removeprefix("module."): v for k, v in sd.items()}
 
 
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def find_weights(model: str, pretrained: str, dirs: list[Path], open_clip=None) -> Path | None:
-    """A local file for (model, pretrained): a path, or a known file name in ``dirs``."""
-    if pretrained and Path(pretrained).expanduser().is_file():
-        return Path(pretrained).expanduser()
+    """A local file for (model, pretrained): a known file name in ``dirs`` (searched first, so a
+    name never resolves against the working directory when the models folder has it), else a path."""
     names = [pretrained] + [f"{model}{sep}{pretrained}{s}" for sep in ("-", "_") for s in WEIGHT_SUFFIXES]
     if open_clip is not None:
         url = (open_clip.get_pretrained_cfg(model, pretrained) or {}).get("url", "")
@@ -127,6 +168,8 @@ def find_weights(model: str, pretrained: str, dirs: list[Path], open_clip=None) 
         for n in names:
             if n and (d / n).is_file():
                 return d / n
+    if pretrained and Path(pretrained).expanduser().is_file():
+        return Path(pretrained).expanduser()
     return None
 
 
@@ -144,8 +187,8 @@ def _download(open_clip, model: str, pretrained: str, dirs: list[Path]):
     try:
         return open_clip.create_model(model, pretrained=pretrained, cache_dir=str(dirs[0]))
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise WeightsUnavailable(f"cannot download CLIP weights {model}/{pretrained} ({first}); {hint}") from None
+        raise WeightsUnavailable(
+            f"cannot download CLIP weights {model}/{pretrained} ({_first_line(e)}); {hint}") from None
 
 
 def _resize_visual_pos_embed(state_dict: dict[str, Any], model) -> None:
@@ -153,6 +196,25 @@ def _resize_visual_pos_embed(state_dict: dict[str, Any], model) -> None:
     from open_clip.model import resize_pos_embed
 
     resize_pos_embed(state_dict, model)
+
+
+def _create(open_clip, name: str):
+    """An untrained open_clip model; WeightsUnavailable (one line) when its config cannot be built."""
+    try:
+        return open_clip.create_model(name, pretrained=None)
+    except Exception as e:  # a config that parses but describes no buildable model
+        raise WeightsUnavailable(f"CLIP model {name!r} cannot be built: {_first_line(e)}") from None
+
+
+def shared_clip(model: str = "RN50", pretrained: str = "openai", device: str = "auto",
+                models_dir: str | os.PathLike[str] | None = None) -> LoadedClip:
+    """:func:`load_clip` through the registry's bounded ``clip`` cache (one model per key)."""
+    from lib_qfix.registry import shared
+
+    dev, _ = pick_device(device)
+    folders = tuple(str(d) for d in models_dirs(models_dir))
+    key = (model, pretrained, str(dev), folders)
+    return shared("clip", key, lambda: load_clip(model, pretrained, str(dev), models_dir))
 
 
 def load_clip(model: str = "RN50", pretrained: str = "openai", device: str = "auto",
@@ -165,11 +227,11 @@ def load_clip(model: str = "RN50", pretrained: str = "openai", device: str = "au
     dev, dtype = pick_device(device)
     dirs = models_dirs(models_dir)
     if pretrained in ("random", ""):
-        net = open_clip.create_model(name, pretrained=None)
+        net = _create(open_clip, name)
     else:
         path = find_weights(name, pretrained, dirs, open_clip)
         if path is not None:
-            net = open_clip.create_model(name, pretrained=None)
+            net = _create(open_clip, name)
             sd = _read_state_dict(path)
             _resize_visual_pos_embed(sd, net)
             try:
@@ -183,7 +245,10 @@ def load_clip(model: str = "RN50", pretrained: str = "openai", device: str = "au
                     f"{path} does not fit CLIP model {name}: {len(missing)} missing keys, e.g. {missing[0]}")
         else:
             net = _download(open_clip, name, pretrained, dirs)
-    net = net.to(dev).eval()
+    try:
+        net = net.to(dev).eval()
+    except (RuntimeError, AssertionError) as e:  # e.g. "Torch not compiled with CUDA enabled"
+        raise WeightsUnavailable(f"CLIP cannot run on device {dev}: {_first_line(e)}") from None
     if dtype == torch.float16:
         from open_clip.model import convert_weights_to_lp
 

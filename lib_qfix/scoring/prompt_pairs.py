@@ -9,7 +9,9 @@ weighted mean.
 
 Sets (see shared/docs/field.md): ``paper`` (the CLIP-IQA paper's "Good photo."/"Bad photo."),
 ``quality5`` (the five pairs pyiqa averages), ``look`` and ``feel`` (the paper's attribute pairs).
-Custom pairs come from the ``custom_pairs`` option: ``"positive|negative[|weight]"`` separated by ``;``.
+Custom pairs come from the ``custom_pairs`` option: ``"positive|negative[|weight]"`` separated by ``;``,
+at most :data:`MAX_CUSTOM_PAIRS` pairs; the option's syntax is checked when options are validated
+(:func:`check_custom_pairs` is the field's check), so a bad pair is a field error everywhere.
 """
 
 from __future__ import annotations
@@ -65,7 +67,10 @@ PAIR_SETS: dict[str, tuple[PromptPair, ...]] = {
     ),
 }
 
-_CUSTOM_HELP = "pairs as 'positive|negative[|weight]' separated by ';' (weight a number >= 0)"
+#: custom pairs per option value (each pair costs two text encodings the first time it is seen)
+MAX_CUSTOM_PAIRS = 16
+_CUSTOM_HELP = (f"allowed: at most {MAX_CUSTOM_PAIRS} pairs as 'positive|negative[|weight]' separated by ';' "
+                "(both texts non-empty, weight a number >= 0)")
 
 
 def _slug(text: str) -> str:
@@ -75,10 +80,10 @@ def _slug(text: str) -> str:
 def parse_custom_pairs(text: str) -> tuple[PromptPair, ...]:
     """Pairs from the ``custom_pairs`` option; raises :class:`OptionError` naming the bad item."""
     out: list[PromptPair] = []
-    for item in (text or "").split(";"):
-        item = item.strip()
-        if not item:
-            continue
+    items = [i.strip() for i in (text or "").split(";") if i.strip()]
+    if len(items) > MAX_CUSTOM_PAIRS:
+        raise OptionError("custom_pairs", f"{len(items)} pairs", _CUSTOM_HELP)
+    for item in items:
         parts = [s.strip() for s in item.split("|")]
         if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
             raise OptionError("custom_pairs", item, _CUSTOM_HELP)
@@ -92,6 +97,11 @@ def parse_custom_pairs(text: str) -> tuple[PromptPair, ...]:
                 raise OptionError("custom_pairs", item, _CUSTOM_HELP)
         out.append(PromptPair(f"custom_{_slug(parts[0])}__{_slug(parts[1])}", parts[0], parts[1], weight))
     return tuple(out)
+
+
+def check_custom_pairs(text: str) -> None:
+    """The ``custom_pairs`` field's syntax check: raises :class:`OptionError` naming the bad pair."""
+    parse_custom_pairs(text)
 
 
 def resolve_pairs(pairs: str, custom_pairs: str = "") -> tuple[PromptPair, ...]:

@@ -87,20 +87,20 @@ def save_prompts(path: str | os.PathLike[str], ctx, model: str, pretrained: str,
 
 
 def find_prompts(name: str, models_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The file for ``name`` (a path, or a name under ``<models folder>/prompts``)."""
+    """The file for ``name``: a name under ``<models folder>/prompts`` (searched first), else a path."""
     from lib_qfix.scoring.clip_model import models_dirs
 
     if not name:
         raise WeightsUnavailable("clip-iqa+learned needs a learned prompt file (option learned_prompts);"
                                  " train one with `qfix train-prompts`")
-    p = Path(name).expanduser()
-    if p.is_file():
-        return p
     dirs = [d / "prompts" for d in models_dirs(models_dir)]
-    for d in dirs:
+    for d in dirs:  # names first: a name never resolves against the working directory
         for cand in (d / name, d / f"{name}.safetensors"):
             if cand.is_file():
                 return cand
+    p = Path(name).expanduser()
+    if p.is_file():
+        return p
     raise WeightsUnavailable(f"learned prompts {name!r} not found (option learned_prompts): not a file and not in "
                              + ", ".join(str(d) for d in dirs))
 
