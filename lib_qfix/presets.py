@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lib_qfix.fileio import atomic_write_text, sweep_stale_temps
+from lib_qfix.lru import LRU
 from lib_qfix.options import DEFAULTS, SCHEMA_VERSION, OptionError, coerce_values, diff, validate
 
 #: the bundled presets' folder (a real folder: QFix is never imported from a zip)
@@ -144,16 +145,32 @@ def _load_json(path: Path) -> Any:
         raise PresetError(f"cannot read: {e.strerror or e}", path) from None
 
 
+#: parsed preset files by path, valid while the file's (mtime, size) is unchanged: a preset is read
+#: from disk once, not once per image and again on paste-back
+_read_cache = LRU(64)
+
+
 def read_file(path: str | Path) -> dict[str, Any]:
     """A preset file's parsed and validated content (``options`` normalised); raises
-    :class:`PresetError` naming the file and the first bad field."""
+    :class:`PresetError` naming the file and the first bad field. Cached by path, mtime and size."""
     path = Path(path)
+    try:
+        st = path.stat()
+        stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = None  # _load_json says why
+    hit = _read_cache.get(str(path)) if stamp is not None else None
+    if hit is not None and hit[0] == stamp:
+        return {**hit[1], "options": dict(hit[1]["options"])}
     data = _load_json(path)
     errors, options = check_data(data, str(path))
     if errors:
         raise errors[0]
-    return {"schema_version": SCHEMA_VERSION, "name": data.get("name", path.stem),
-            "description": data.get("description", ""), "options": options}
+    doc = {"schema_version": SCHEMA_VERSION, "name": data.get("name", path.stem),
+           "description": data.get("description", ""), "options": options}
+    if stamp is not None:
+        _read_cache.put(str(path), (stamp, doc))
+    return {**doc, "options": dict(options)}
 
 
 def validate_file(path: str | Path) -> list[PresetError]:
@@ -185,6 +202,12 @@ def list_presets(user_dir: str | Path | None = None) -> list[PresetInfo]:
     return out
 
 
+def names(user_dir: str | Path | None = None) -> list[str]:
+    """The names of every usable preset, bundled and user (broken files left out): the one list
+    for the panel, the settings page and the filter tab."""
+    return [i.name for i in list_presets(user_dir) if i.error is None]
+
+
 def find_preset(name: str, user_dir: str | Path | None = None) -> tuple[Path, str]:
     """(path, "user" | "bundled") of the preset ``name``; :class:`PresetError` lists the known ones."""
     check_name(name)
@@ -201,15 +224,31 @@ def load_preset(name: str, user_dir: str | Path | None = None) -> dict[str, Any]
     return read_file(find_preset(name, user_dir)[0])["options"]
 
 
-def resolve_options(preset: str | None, explicit: Mapping[str, Any] | None = None,
-                    user_dir: str | Path | None = None) -> Any:
-    """Options = built-in defaults < preset ``preset`` < ``explicit`` (a partial dict, validated);
-    the result's ``preset`` field names the preset used. ``None`` or "" means "default"."""
+@dataclass(frozen=True)
+class Resolved:
+    """``options`` = defaults < preset < explicit; ``baseline`` = defaults < preset (what the
+    infotext's recorded differences are relative to). Both name the preset in ``preset``."""
+
+    options: Any
+    baseline: Any
+
+
+def resolve(preset: str | None, explicit: Mapping[str, Any] | None = None,
+            user_dir: str | Path | None = None) -> Resolved:
+    """The one preset resolver: reads preset ``preset`` once (``None`` or "" means "default") and
+    lays the partial, validated ``explicit`` dict over it. Raises :class:`PresetError` for a
+    missing or broken preset and :class:`OptionError` for a bad explicit value."""
     name = preset or "default"
-    base = validate(load_preset(name, user_dir))
+    baseline = validate({**load_preset(name, user_dir), "preset": name})
     explicit = dict(explicit or {})
     explicit.pop("preset", None)
-    return validate({**explicit, "preset": name}, base=base, source="options")
+    return Resolved(validate(explicit, base=baseline, source="options"), baseline)
+
+
+def resolve_options(preset: str | None, explicit: Mapping[str, Any] | None = None,
+                    user_dir: str | Path | None = None) -> Any:
+    """``resolve(...).options``: defaults < preset < explicit."""
+    return resolve(preset, explicit, user_dir).options
 
 
 def is_bundled(name: str) -> bool:

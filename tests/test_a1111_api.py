@@ -197,3 +197,10 @@ def test_the_servers_own_default_preset_is_always_allowed(client, host, coffee):
 def test_large_bad_values_give_short_messages(client, value):
     d = detail(client.post("/qfix/v1/score", json={"image": "QUFB", "options": {"custom_pairs": value}}))
     assert d["loc"] == ["body", "options", "custom_pairs"] and len(d["msg"]) < 300 and "\n" not in d["msg"]
+
+
+def test_preset_route_uses_the_presets_name_check(client):
+    # the route had its own regex whose `$` let a trailing newline through
+    r = client.get("/qfix/v1/presets/default%0A")
+    assert r.status_code == 422 and "name" in r.text
+    assert client.get("/qfix/v1/presets/default").status_code == 200

@@ -242,3 +242,26 @@ def test_cli_list_show_validate(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["presets", "validate"])
     assert e.value.code == 2
+
+
+def test_one_resolver_reads_a_preset_once_until_it_changes(tmp_path, monkeypatch):
+    write(tmp_path, "mine", {"denoise": 0.3})
+    reads = []
+    real = P._load_json
+    monkeypatch.setattr(P, "_load_json", lambda path: reads.append(path) or real(path))
+    first = P.resolve("mine", {"rounds": 3}, tmp_path)
+    assert first.options.denoise == 0.3 and first.options.rounds == 3 and first.baseline.rounds == DEFAULTS.rounds
+    assert first.options.preset == first.baseline.preset == "mine"
+    for _ in range(3):  # per image, and again on paste-back: no new read
+        assert P.resolve("mine", {}, tmp_path).baseline == first.baseline
+    assert len(reads) == 1
+    path = write(tmp_path, "mine", {"denoise": 0.6})
+    os.utime(path, ns=(1, 1))  # a changed file (mtime and size) is read again
+    assert P.resolve("mine", {}, tmp_path).options.denoise == 0.6 and len(reads) == 2
+
+
+def test_names_lists_user_and_bundled_presets_without_broken_ones(tmp_path):
+    write(tmp_path, "mine", {"denoise": 0.3})
+    write(tmp_path, "broken", {"denoise": 7})
+    got = P.names(tmp_path)
+    assert "mine" in got and "default" in got and "broken" not in got

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,6 @@ MAX_PIXELS = 4096 * 4096
 #: generation prompt limit, characters (CLIP reads 77 tokens; longer text only costs tokenizing time)
 MAX_PROMPT_CHARS = 10_000
 BODY_KEYS = ("image", "options", "prompt")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 _BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["image"], "additionalProperties": False, "properties": {
         "image": {"type": "string", "description": "base64 PNG/JPEG/WebP (a data: URL prefix is allowed)"},
@@ -138,10 +136,13 @@ def parse_options(data: dict[str, Any]) -> Any:
 
 
 def _check_name(name: str) -> str:
-    if not _NAME_RE.match(name):
-        raise _fail(["path", "name"], f"name: {name!r}; allowed: letters, digits, space, '_', '-', '.' "
-                                      "(a preset name, not a path)")
-    return name
+    """The presets' own name check (one validator for files, the UI and the routes), as a 422."""
+    from lib_qfix.presets import PresetError, check_name
+
+    try:
+        return check_name(name)
+    except PresetError as e:
+        raise _fail(["path", "name"], f"name: {e.reason}") from None
 
 
 def run_report(raw: bytes, detectors: bool) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def _parse(args: Sequence[Any], default_preset: str, user_dir: str | None) -> Pa
 
 def _from_dict(data: dict[str, Any], default_preset: str, user_dir: str | None) -> ParsedArgs:
     from lib_qfix.options.policy import PATH_LIKE_FIELDS, check_path
-    from lib_qfix.presets import PresetError, resolve_options
+    from lib_qfix.presets import PresetError, resolve
 
     explicit = coerce_values({str(k): v for k, v in data.items()}, source="API")  # field errors first
     for key in PATH_LIKE_FIELDS:  # before the preset is looked up: a path is refused as a path
@@ -79,9 +79,8 @@ def _from_dict(data: dict[str, Any], default_preset: str, user_dir: str | None) 
     explicit.setdefault("enable", True)
     preset = explicit.get("preset") or default_preset
     explicit["preset"] = preset
-    baseline = preset_options(preset, user_dir)
     try:
-        options = resolve_options(preset, explicit, user_dir=user_dir)
-    except PresetError as e:
-        raise OptionError(e.field or "preset", preset, e.reason) from None
-    return ParsedArgs(options, baseline, "api")
+        resolved = resolve(preset, explicit, user_dir=user_dir)  # the preset is read once
+    except PresetError as e:  # a missing or broken preset: the request's `preset` is what is wrong
+        raise OptionError("preset", preset, e.reason) from None
+    return ParsedArgs(resolved.options, resolved.baseline, "api")

@@ -144,9 +144,9 @@ def check_client_options(options: Any) -> None:
 
 def _preset_choices() -> dict[str, Any]:
     try:
-        from lib_qfix.presets import list_presets
+        from lib_qfix.presets import names
 
-        return {"choices": [i.name for i in list_presets(user_preset_dir()) if not i.error]}
+        return {"choices": names(user_preset_dir())}
     except Exception:  # settings page must render even if presets cannot be listed
         return {"choices": ["default"]}
 

@@ -36,10 +36,10 @@ def _host_choices(key: str) -> list[str]:
 
 def _preset_names() -> list[str]:
     from lib_qfix.a1111 import settings
-    from lib_qfix.presets import list_presets
+    from lib_qfix.presets import names
 
     try:
-        return [i.name for i in list_presets(settings.user_preset_dir()) if not i.error]
+        return names(settings.user_preset_dir())
     except Exception:
         return ["default"]
 
