@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -122,7 +121,3 @@ def diagnose(image: np.ndarray, options: Any = DEFAULTS, *, scorer: Any = None, 
 def error_report(path: str | None, message: str, scorer: str = "") -> ImageReport:
     """The report for an image that could not be processed."""
     return ImageReport(path=path, width=0, height=0, quality=None, scorer=scorer, error=message)
-
-
-def with_path(report: ImageReport, path: str) -> ImageReport:
-    return replace(report, path=path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
 import subprocess
 import sys
@@ -42,9 +41,8 @@ def test_core_imports_no_host_module():
         for name in {core_modules()!r}:
             try:
                 importlib.import_module(name)
-            except ImportError as e:
-                if 'core imported host module' in str(e):
-                    failed.append((name, str(e)))
+            except Exception as e:  # a host import, or any other reason a core module cannot load
+                failed.append((name, type(e).__name__, str(e)))
         print(failed)
         sys.exit(1 if failed else 0)
     """)
@@ -68,8 +66,3 @@ def test_hook_itself_refuses(tmp_path):
     """)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "core imported host module gradio" in r.stderr
-
-
-def test_importable_without_error():
-    for name in ("lib_qfix.options", "lib_qfix.registry", "lib_qfix.types"):
-        importlib.import_module(name)

@@ -24,12 +24,10 @@ from lib_qfix.options import DEFAULTS, FIELDS, OptionError, coerce_values, from_
 
 @dataclass(frozen=True)
 class ParsedArgs:
-    """``options`` to run with; ``baseline`` the preset's options (infotext records the difference);
-    ``source`` "api" or "ui"."""
+    """``options`` to run with; ``baseline`` the preset's options (infotext records the difference)."""
 
     options: Any
     baseline: Any
-    source: str
 
 
 def preset_options(name: str, user_dir: str | None = None) -> Any:
@@ -55,7 +53,7 @@ def parse_args(args: Sequence[Any], default_preset: str = "default", user_dir: s
 
 def _parse(args: Sequence[Any], default_preset: str, user_dir: str | None) -> ParsedArgs:
     if not args:
-        return ParsedArgs(DEFAULTS, DEFAULTS, "ui")
+        return ParsedArgs(DEFAULTS, DEFAULTS)
     first = args[0]
     if isinstance(first, dict):
         return _from_dict(first, default_preset, user_dir)
@@ -66,7 +64,7 @@ def _parse(args: Sequence[Any], default_preset: str, user_dir: str | None) -> Pa
         baseline = preset_options(options.preset, user_dir)
     except OptionError:
         baseline = DEFAULTS  # UI values are complete; a missing preset only changes the infotext baseline
-    return ParsedArgs(options, baseline, "ui")
+    return ParsedArgs(options, baseline)
 
 
 def _from_dict(data: dict[str, Any], default_preset: str, user_dir: str | None) -> ParsedArgs:
@@ -83,4 +81,4 @@ def _from_dict(data: dict[str, Any], default_preset: str, user_dir: str | None) 
         resolved = resolve(preset, explicit, user_dir=user_dir)  # the preset is read once
     except PresetError as e:  # a missing or broken preset: the request's `preset` is what is wrong
         raise OptionError("preset", preset, e.reason) from None
-    return ParsedArgs(resolved.options, resolved.baseline, "api")
+    return ParsedArgs(resolved.options, resolved.baseline)

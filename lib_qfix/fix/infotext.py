@@ -15,13 +15,12 @@ used`` what a run used). Values are plain str/int/float/bool; the host quotes va
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from lib_qfix import __version__
 from lib_qfix.errors import error_text as describe
 from lib_qfix.fix.outcome import FixOutcome
-from lib_qfix.options import OptionError, from_infotext, to_infotext
+from lib_qfix.options import OptionError, to_infotext
 
 SCORE_BEFORE = "QFix score before"
 SCORE_AFTER = "QFix score after"
@@ -77,8 +76,3 @@ def error_infotext(e: BaseException | str, options: Any = None, preset_options: 
     out[ERROR] = e if isinstance(e, str) else error_text(e)
     out[VERSION] = __version__
     return out
-
-
-def options_from_infotext(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The QFix options present in parsed infotext (other keys ignored); raises OptionError."""
-    return from_infotext(params)
