@@ -13,14 +13,18 @@ dark 16-bit photo stays dark, exactly like its 8-bit twin):
 Any exception while decoding one file becomes :class:`ImageLoadError` naming the file: a
 malformed tag (EXIF 0x0116 holding text made Pillow's ``exif_transpose`` raise ``struct.error``)
 never ends a batch. A broken EXIF block costs only the orientation, not the image.
+
+Finding images in folders: :func:`find_images` and :func:`walk_images`, the one walker of every
+command (symlinks inside folders are never followed; see :func:`walk_images`).
 """
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -152,27 +156,85 @@ def _decode(source: Path | io.BytesIO, name: str | os.PathLike[str], max_pixels:
         return to_rgb_array(apply_orientation(to_8bit(img, white), orient))
 
 
-def iter_image_paths(paths: list[str | os.PathLike[str]]) -> list[Path]:
-    """Files given directly, plus image files found under given folders (sorted, symlinks to
-    folders not followed). Raises :class:`FileNotFoundError` naming a path that does not exist."""
-    return [p for p, _ in iter_image_entries(paths)]
+#: why :func:`walk_images` left a path out
+SKIP_FOLDER_LINK = "symlink to a folder, not followed"
+SKIP_FILE_LINK = "symlink, not followed"
+SKIP_NOT_REGULAR = "not a regular file"
+SKIP_EXCLUDED = "output folder, not scanned"
 
 
-def iter_image_entries(paths: list[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
-    """(path, name) for :func:`iter_image_paths`: ``name`` is the path relative to the folder it
-    was found in (POSIX separators), or the file name for a file given directly."""
-    out: list[tuple[Path, str]] = []
+@dataclass
+class Found:
+    """What the walker found. ``entries``: (path, name) in walk order, ``name`` the path relative to
+    the folder it was found in (POSIX separators), or the file name for a file given directly;
+    ``skipped``: (path, why) for everything left out on purpose (never dropped silently)."""
+
+    entries: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def walk_images(root: Path, exclude: Sequence[Path] = (), found: Found | None = None) -> Found:
+    """Image files (by suffix, :data:`IMAGE_SUFFIXES`) under the folder ``root``: each folder's files
+    by name, then its sub-folders by name, depth first. Adds to ``found`` when given.
+
+    The one rule of ``qfix score``/``diagnose`` and ``qfix filter``: inside a folder, symlinks are
+    never followed. A symlinked folder is not entered and a symlinked file is skipped (even one
+    pointing inside ``root``), so a loop or a link pointing elsewhere cannot pull in other files.
+    Both are reported in ``skipped``, as are files with an image suffix that are not regular files
+    (a FIFO would block a read), sub-folders in ``exclude`` (given in the same form as ``root``,
+    e.g. both resolved) and folders that cannot be listed. ``root`` itself is walked as given: a
+    symlink named explicitly is followed."""
+    out = found if found is not None else Found()
+    stack: list[tuple[Path, str]] = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda ent: ent.name)
+        except OSError as err:
+            out.skipped.append((str(folder), f"cannot list folder ({err.strerror or err})"))
+            continue
+        subs: list[tuple[Path, str]] = []
+        for ent in entries:
+            try:
+                is_dir = ent.is_dir()  # follows a symlink, as os.walk does: a link to a folder is a folder
+            except OSError:
+                is_dir = False
+            if is_dir:
+                sub = Path(ent.path)
+                if ent.is_symlink():
+                    out.skipped.append((ent.path, SKIP_FOLDER_LINK))
+                elif any(sub == x or sub.is_relative_to(x) for x in exclude):
+                    out.skipped.append((ent.path, SKIP_EXCLUDED))
+                else:
+                    subs.append((sub, f"{prefix}{ent.name}/"))
+            elif ent.name.lower().endswith(IMAGE_SUFFIXES):
+                if ent.is_symlink():
+                    out.skipped.append((ent.path, SKIP_FILE_LINK))
+                elif not ent.is_file(follow_symlinks=False):
+                    out.skipped.append((ent.path, SKIP_NOT_REGULAR))
+                else:
+                    out.entries.append((Path(ent.path), prefix + ent.name))
+        stack.extend(reversed(subs))
+    return out
+
+
+def find_images(paths: Sequence[str | os.PathLike[str]]) -> Found:
+    """Files given directly (used as given, whatever their suffix, a symlink followed: it was named
+    explicitly), plus the image files :func:`walk_images` finds under given folders. Raises
+    :class:`FileNotFoundError` naming a path that does not exist."""
+    out = Found()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for root, dirs, files in os.walk(p, followlinks=False):
-                dirs.sort()
-                for name in sorted(files):
-                    if name.lower().endswith(IMAGE_SUFFIXES):
-                        f = Path(root) / name
-                        out.append((f, f.relative_to(p).as_posix()))
+            walk_images(p, found=out)
         elif p.exists():
-            out.append((p, p.name))
+            out.entries.append((p, p.name))
         else:
             raise FileNotFoundError(f"{p}: no such file or folder")
     return out
+
+
+def iter_image_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The paths of :func:`find_images` (what it skipped is dropped: use it to report them)."""
+    return [p for p, _ in find_images(paths).entries]

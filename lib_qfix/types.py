@@ -7,6 +7,7 @@ All records are frozen: derive new ones with :func:`dataclasses.replace`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,19 @@ class Region:
             "defects": list(self.defects),
             "detector": self.detector,
         }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Region:
+        """The region :meth:`to_json` wrote: ``kind`` is required; a missing ``box`` is a global
+        region, ``confidence`` (0..1, as rounded to 4 places by :meth:`to_json`) defaults to 0,
+        ``verdict`` to ok. ``polygon`` and ``landmarks`` are not part of the JSON: None.
+        Raises KeyError without ``kind``, ValueError/TypeError for a box that is not 4 numbers."""
+        box = d.get("box")
+        if box is not None:
+            x0, y0, x1, y1 = (int(v) for v in box)
+            box = (x0, y0, x1, y1)
+        return cls(str(d["kind"]), box, float(d.get("confidence", 0.0)), str(d.get("verdict", OK)),
+                   tuple(d.get("reasons", ())), tuple(d.get("defects", ())), str(d.get("detector", "")))
 
 
 @dataclass(frozen=True)

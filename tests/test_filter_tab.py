@@ -169,7 +169,7 @@ def test_a_session_removes_its_temp_folders_when_it_ends(folder, tmp_path):
     dirs = [Path(session.staged_dir), Path(gallery[0][0]).parent, Path(csv_path).parent]
     assert all(d.is_dir() for d in dirs) and len(list(dirs[0].iterdir())) == 3  # full copies of uploads
     other, *_ = tab.score(str(folder), None, "offline", "default", [], 0.5, "", False)
-    other_thumbs = Path(other.gallery(other.decisions(0.5))[0][0]).parent
+    other_thumbs = Path(tab._gallery(other, other.decisions(0.5))[0][0]).parent
     tab.release(session)  # this browser session pressed Score again
     assert not any(d.exists() for d in dirs)
     assert other_thumbs.is_dir()  # another session's files are untouched

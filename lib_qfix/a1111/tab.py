@@ -2,8 +2,9 @@
 scores and reasons and the histogram, move the threshold to re-split keep/reject live, export CSV,
 move rejects after a confirmation. Long runs report progress and can be cancelled.
 
-All the work is in :mod:`lib_qfix.filter.session`; this module only lays out widgets and wires
-events. Registered by :mod:`lib_qfix.a1111.callbacks` through ``script_callbacks.on_ui_tabs``.
+All the work is in :mod:`lib_qfix.filter.session`; this module lays out widgets, wires events and
+writes what the user reads (the Markdown summary and messages, the gallery captions). Registered by
+:mod:`lib_qfix.a1111.callbacks` through ``script_callbacks.on_ui_tabs``.
 
 Temporary files (full copies of uploads, thumbnails, CSV exports) belong to a session: a browser
 session's previous one is closed when it presses Score again (gradio 3.41 has no "session ended"
@@ -13,27 +14,30 @@ finished processes left behind (:func:`lib_qfix.filter.tempdirs.remove_stale`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 
 from lib_qfix.filter import tempdirs
-from lib_qfix.filter.session import Canceller, FilterSession, run_session, stage_uploads
+from lib_qfix.filter.cache import default_cache_path
+from lib_qfix.filter.records import ERROR, KEEP, REJECT, Decision, count_status
+from lib_qfix.filter.scan import ScanError
+from lib_qfix.filter.session import Canceller, FilterSession, MoveRefused, run_session, stage_uploads
+from lib_qfix.options import OptionError
+from lib_qfix.presets import list_presets, resolve_options
+from lib_qfix.registry import scorer_names
 
 DETECTORS = ("faces", "hands", "text")
 _cancel = Canceller()  # one per server: the Cancel button stops the run in progress
 
 
 def _scorers() -> list[str]:
-    from lib_qfix.registry import scorer_names
-
     return list(scorer_names())
 
 
 def _presets() -> list[str]:
     try:
-        from lib_qfix.presets import list_presets
-
         names = [p.name for p in list_presets() if p.error is None]
     except Exception:  # presets unavailable: the built-in defaults still work
         names = []
@@ -41,9 +45,28 @@ def _presets() -> list[str]:
 
 
 def _options(scorer: str, preset: str) -> Any:
-    from lib_qfix.presets import resolve_options
-
     return resolve_options(preset or "default", {"scorer": scorer or "offline"})
+
+
+def _gallery(session: FilterSession, decisions: Sequence[Decision], limit: int = 1000) -> list[tuple[str, str]]:
+    """(thumbnail path, caption) best first; caption: ``#rank quality status: first reasons — rel``."""
+    thumbs = session.thumb_paths()
+    ordered = sorted((d for d in decisions if d.record.path in thumbs),
+                     key=lambda d: (-(d.record.quality or 0.0), d.record.path))
+    out = []
+    for d in ordered[:limit]:
+        why = "; ".join(d.reasons[:2])
+        out.append((thumbs[d.record.path], f"#{d.rank} {d.record.quality:.3f} {d.status}"
+                    + (f": {why}" if why else "") + f" — {d.record.rel}"))
+    return out
+
+
+def _summary(session: FilterSession, decisions: Sequence[Decision]) -> str:
+    """The Markdown line under the controls: counts, partial run, cache hits."""
+    n = count_status(decisions)
+    extra = " (interrupted: partial)" if session.result.interrupted else ""
+    return (f"**{len(decisions)} images**{extra}: {n[KEEP]} keep, {n[REJECT]} reject, {n[ERROR]} unreadable"
+            f" · {session.result.cached} from cache")
 
 
 def _views(session: FilterSession | None, threshold: float, keep_top: str, best: bool):
@@ -55,16 +78,12 @@ def _views(session: FilterSession | None, threshold: float, keep_top: str, best:
     except ValueError as e:
         return gr.update(), gr.update(), f"**{e}**"
     line = None if (keep_top or "").strip() else threshold
-    return session.gallery(decisions), session.histogram(line), session.summary(decisions)
+    return _gallery(session, decisions), session.histogram(line), _summary(session, decisions)
 
 
 def score(folders: str, files: list | None, scorer: str, preset: str, detect: list[str], threshold: float,
           keep_top: str, best: bool, progress: Any = None):
     """Event handler of "Score": returns (session, gallery, histogram, summary, message)."""
-    from lib_qfix.filter.cache import default_cache_path
-    from lib_qfix.filter.scan import ScanError
-    from lib_qfix.options import OptionError
-
     _cancel.reset()
     uploads = [getattr(f, "name", f) for f in (files or [])]
     roots = [line.strip() for line in (folders or "").splitlines() if line.strip()]
@@ -98,7 +117,7 @@ def score(folders: str, files: list | None, scorer: str, preset: str, detect: li
     gallery, hist, summary = _views(session, threshold, keep_top, best)
     msg = "Cancelled: showing the images scored so far." if session.result.interrupted else ""
     if session.skipped:
-        msg += f" Skipped {len(session.skipped)} path(s) (symlinks or output folders)."
+        msg += f" Skipped {len(session.skipped)} path(s) (symlinks, special files, output or unreadable folders)."
     for w in session.result.warnings:
         msg += f" Warning: {w}"
     return session, gallery, hist, summary, msg.strip()
@@ -130,10 +149,13 @@ def ask_move(session: FilterSession | None, threshold: float, keep_top: str, bes
     """First step of "Move rejects": show the confirmation box with what would happen."""
     if session is None:
         return gr.update(visible=False), "", "Score a folder first."
-    ok, msg = session.check_move(session.decisions(threshold, keep_top, best), dest)
-    if not ok:
-        return gr.update(visible=False), "", msg
-    return gr.update(visible=True), msg, ""
+    try:
+        d, n = session.plan_move(session.decisions(threshold, keep_top, best), dest)
+    except MoveRefused as e:
+        return gr.update(visible=False), "", str(e)
+    return gr.update(visible=True), (f"Move **{n}** rejected image(s) to `{d}`? Relative paths are kept, "
+                                     "nothing is overwritten, and a manifest is written there (undo: "
+                                     "`qfix filter --undo MANIFEST`)."), ""
 
 
 def do_move(session: FilterSession | None, threshold: float, keep_top: str, best: bool, dest: str):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.cli import UsageError
-from lib_qfix.imageio import ImageLoadError, iter_image_entries, load_image
+from lib_qfix.imageio import ImageLoadError, find_images, load_image
 from lib_qfix.options import OptionError
 
 PRESET_HELP = "preset name, or a preset file (a path with '/' or ending in .json); default: 'default'"
@@ -79,20 +79,25 @@ def resolve_cli_options(args, **extra: Any) -> Any:
     return resolve_preset_options(args.preset, explicit)
 
 
-def collect_entries(paths: list[str]) -> list[tuple[Path, str]]:
-    """(image path, name relative to the argument it came from) for every image; UsageError for
-    a missing path or when no image is found."""
+def collect_entries(paths: list[str], command: str) -> list[tuple[Path, str]]:
+    """(image path, name relative to the argument it came from) for every image, found the way
+    ``qfix filter`` finds them (:func:`lib_qfix.imageio.walk_images`: symlinks inside folders are
+    skipped, a file named directly is used); each skipped path is one line ``qfix COMMAND: skipped
+    PATH: why`` on stderr. UsageError for a missing path or when no image is found."""
     try:
-        found = iter_image_entries(paths)
+        found = find_images(paths)
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
-    if not found:
+    for path, why in found.skipped:
+        print(f"qfix {command}: skipped {path}: {why}", file=sys.stderr)
+    if not found.entries:
         raise UsageError("no image files found in " + ", ".join(paths))
-    return found
+    return found.entries
 
 
-def collect_paths(paths: list[str]) -> list[Path]:
-    return [p for p, _ in collect_entries(paths)]
+def collect_paths(paths: list[str], command: str) -> list[Path]:
+    """The paths of :func:`collect_entries`."""
+    return [p for p, _ in collect_entries(paths, command)]
 
 
 def unique_names(entries: list[tuple[Path, str]], suffix: str) -> dict[Path, str]:

@@ -64,7 +64,7 @@ def run(args) -> int:
     check_output_file("--json", args.json, stdout_ok=True)
     check_output_file("--html", args.html)
     check_output_dir("--overlays", args.overlays)
-    entries = collect_entries(args.paths)
+    entries = collect_entries(args.paths, "diagnose")
     names = unique_names(entries, OVERLAY_SUFFIX)
     cards = []
     overlay_dir = Path(args.overlays) if args.overlays else None

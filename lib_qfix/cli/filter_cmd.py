@@ -17,6 +17,12 @@ from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from lib_qfix.cli.args import check_output_dir, number, write_or_report
 from lib_qfix.cli.common import PRESET_HELP, parse_sets, resolve_preset_options
 from lib_qfix.cli.filter_files import apply_actions, check_destinations, undo
+from lib_qfix.filter import pipeline
+from lib_qfix.filter.cache import CacheError, default_cache_path
+from lib_qfix.filter.decide import DecideError, check_threshold, parse_keep_top
+from lib_qfix.filter.job import RunConfig, check_detect
+from lib_qfix.filter.records import ERROR, KEEP, REJECT, count_status
+from lib_qfix.filter.scan import ScanError
 
 
 def register(sub) -> None:
@@ -95,12 +101,6 @@ def run(args) -> int:
         return undo(args)
     if not args.folders:
         raise UsageError("give at least one folder of images (qfix filter DIR…)")
-    from lib_qfix.filter.cache import CacheError, default_cache_path
-    from lib_qfix.filter.decide import DecideError, check_threshold, parse_keep_top
-    from lib_qfix.filter.job import RunConfig, check_detect
-    from lib_qfix.filter.pipeline import make_decisions, score_folders, write_outputs
-    from lib_qfix.filter.scan import ScanError
-
     options = _options(args)
     try:
         threshold = check_threshold(args.threshold if args.threshold is not None else options.quality_threshold)
@@ -120,8 +120,9 @@ def run(args) -> int:
     ray_kwargs = {"address": args.ray_address, "actors": args.ray_actors} if args.engine == "ray" else None
     t0 = time.perf_counter()
     try:
-        found, result = score_folders(args.folders, options, cfg, cache_path=cache_path, engine=args.engine,
-                                      exclude=exclude, progress=update, ray_kwargs=ray_kwargs)
+        found, result = pipeline.score_folders(args.folders, options, cfg, cache_path=cache_path,
+                                               engine=args.engine, exclude=exclude, progress=update,
+                                               ray_kwargs=ray_kwargs)
     except ScanError as e:
         raise UsageError(str(e)) from None
     except CacheError as e:
@@ -130,26 +131,25 @@ def run(args) -> int:
         for b in bar:
             b.close()
     elapsed = time.perf_counter() - t0
-    decisions = make_decisions(result, threshold, args.keep_top, args.best_of_burst, args.burst_distance,
-                               args.burst_seconds)
+    decisions = pipeline.make_decisions(result, threshold, args.keep_top, args.best_of_burst,
+                                        args.burst_distance, args.burst_seconds)
     meta = {"scorer": options.scorer, "quality_threshold": None if args.keep_top else threshold,
             "keep_top": args.keep_top, "engine": args.engine, "seconds": round(elapsed, 2),
             "scored": result.scored, "cached": result.cached, "interrupted": result.interrupted,
             "not_processed": len(found.items) - len(result.records)}
     paths: dict[str, str] = {}
     written = write_or_report("--out", args.out, lambda: paths.update(
-        write_outputs(decisions, args.out, None if args.keep_top else threshold, **meta)))
+        pipeline.write_outputs(decisions, args.out, None if args.keep_top else threshold, **meta)))
     for path, why in found.skipped:
         print(f"qfix filter: skipped {path}: {why}", file=sys.stderr)
     for w in result.warnings:
         if w != result.cache_error:
             print(f"qfix filter: warning: {w}", file=sys.stderr)
     for d in decisions:
-        if d.status == "error":
+        if d.status == ERROR:
             print(f"qfix filter: {d.reasons[0]}", file=sys.stderr)
-    keep = sum(d.status == "keep" for d in decisions)
-    rej = sum(d.status == "reject" for d in decisions)
-    err = sum(d.status == "error" for d in decisions)
+    counts = count_status(decisions)
+    keep, rej, err = counts[KEEP], counts[REJECT], counts[ERROR]
     rate = len(result.records) / elapsed if elapsed > 0 else 0.0
     print(f"{len(decisions)} images: {keep} keep, {rej} reject, {err} unreadable "
           f"({result.cached} from cache, {rate:.0f} img/s)")

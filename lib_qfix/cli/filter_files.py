@@ -15,12 +15,12 @@ from pathlib import Path
 
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from lib_qfix.cli.args import check_output_file
+from lib_qfix.filter import actions
+from lib_qfix.filter.actions import ActionError, check_destination
 
 
 def check_destinations(args) -> None:
     """Refuse (:class:`UsageError`) destinations and a ``--manifest`` that cannot be used."""
-    from lib_qfix.filter.actions import ActionError, check_destination
-
     for flag, dest in (("--move-rejects-to", args.move_rejects_to), ("--copy-keeps-to", args.copy_keeps_to)):
         if dest:
             try:
@@ -45,13 +45,11 @@ def default_manifest(out: str | Path) -> Path:
 
 def apply_actions(args, decisions) -> int:
     """Move rejects / copy keeps as asked; prints what happened and how to undo it."""
-    from lib_qfix.filter import actions
-
     manifest = Path(args.manifest) if args.manifest else default_manifest(args.out)
     try:
         res = actions.apply(decisions, manifest, move_rejects_to=args.move_rejects_to,
                             copy_keeps_to=args.copy_keeps_to)
-    except actions.ActionError as e:
+    except ActionError as e:
         raise UsageError(str(e)) from None
     for msg in res.errors:
         print(f"qfix filter: {msg}", file=sys.stderr)
@@ -70,10 +68,8 @@ def apply_actions(args, decisions) -> int:
 def undo(args) -> int:
     """``qfix filter --undo MANIFEST``: reverse what the manifest still holds; a partial undo can be
     run again and retries only what is left."""
-    from lib_qfix.filter.actions import ActionError, undo
-
     try:
-        res = undo(args.undo)
+        res = actions.undo(args.undo)
     except ActionError as e:
         raise UsageError(str(e)) from None
     for msg in res.errors:

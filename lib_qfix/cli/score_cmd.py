@@ -21,7 +21,7 @@ def run(args) -> int:
     # score only: every detector off, global judgements kept
     options = resolve_cli_options(args, detect_faces=False, detect_hands=False, detect_text=False)
     check_output_file("--json", args.json, stdout_ok=True)
-    paths = collect_paths(args.paths)
+    paths = collect_paths(args.paths, "score")
     reports, failed = run_reports(
         paths, args, "score", lambda image, path: diagnose(image, options, prompt=args.prompt, path=str(path)))
     written = True

@@ -32,7 +32,7 @@ def group_bursts(records: Sequence[ImageRecord], max_distance: int = MAX_DISTANC
     for r in usable:
         prev = chains[-1][-1] if chains else None
         if (prev is not None and os.path.dirname(prev.path) == os.path.dirname(r.path)
-                and hamming(prev.dhash, r.dhash) <= max_distance
+                and prev.dhash is not None and r.dhash is not None and hamming(prev.dhash, r.dhash) <= max_distance
                 and (max_gap_s is None or abs(r.mtime - prev.mtime) <= max_gap_s)):
             chains[-1].append(r)
         else:

@@ -63,7 +63,7 @@ def decide(records: Sequence[ImageRecord], threshold: float = 0.5, keep_top: str
     threshold = check_threshold(threshold)
     top = parse_keep_top(keep_top)
     bursts = bursts or {}
-    good = sorted((r for r in records if r.quality is not None), key=lambda r: (-r.quality, r.path))
+    good = sorted((r for r in records if r.quality is not None), key=lambda r: (-(r.quality or 0.0), r.path))
     rank = {r.path: i + 1 for i, r in enumerate(good)}
     best: dict[int, ImageRecord] = {}
     for r in good:
@@ -87,7 +87,7 @@ def decide(records: Sequence[ImageRecord], threshold: float = 0.5, keep_top: str
                 rule[r.path] = [f"rank {rank[r.path]}: outside the kept top {label} ({n} images)"]
     else:
         for r in eligible:
-            if r.quality < threshold:
+            if r.quality is not None and r.quality < threshold:
                 rule[r.path] = [f"quality {r.quality:.3f} < threshold {threshold:.3f} ({r.scorer})"]
     out = []
     for r in records:

@@ -1,14 +1,22 @@
-"""What both engines share: the options a filter run scores with, the cache key, and scoring one
-batch of decoded images into cacheable payloads. Host-agnostic and picklable (Ray ships it)."""
+"""What every engine does with a file, wherever it runs (a decode thread, a worker process, a Ray
+actor): read -> hash -> decode -> score into one :class:`ImageRecord`. Also the options a filter
+run scores with and the settings that key the cache. Host-agnostic and picklable (process pools
+and Ray ship it); the driver side of a run (cache, progress, stop) is :mod:`lib_qfix.filter.core`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lib_qfix.filter.decode import WORK_SIDE, Decoded
-from lib_qfix.filter.records import score_payload
-from lib_qfix.imageio import MAX_PIXELS
+from lib_qfix.diagnose import run_detectors
+from lib_qfix.filter.decode import WORK_SIDE, Decoded, content_hash, decode_bytes, read_file
+from lib_qfix.filter.records import ImageRecord, score_json
+from lib_qfix.filter.scan import ScanItem
+from lib_qfix.imageio import MAX_PIXELS, ImageLoadError
+from lib_qfix.scoring import scorer_config
 from lib_qfix.types import Region
 
 DETECT_FLAGS = {"faces": "detect_faces", "hands": "detect_hands", "text": "detect_text"}
@@ -18,6 +26,10 @@ _DETECT_KEYS = {
     "hands": ("hand_confidence", "hand_min_area", "hand_max_area", "hand_crops", "detect_cropping"),
     "text": ("text_confidence", "ignore_text_in_prompt"),
 }
+
+#: one file to score: the scanned file and its modification time (seconds since the epoch, from
+#: the driver's stat, so that every engine records the same time)
+Task = tuple[ScanItem, float]
 
 
 @dataclass(frozen=True)
@@ -56,9 +68,7 @@ def filter_options(options: Any, detect: tuple[str, ...]) -> Any:
 
 
 def score_settings(options: Any, cfg: RunConfig) -> dict[str, Any]:
-    """Everything besides the file content that changes a payload (hashed into the cache key)."""
-    from lib_qfix.scoring import scorer_config
-
+    """Everything besides the file content that changes a score (hashed into the cache key)."""
     s: dict[str, Any] = {"scorer": options.scorer, "config": scorer_config(options),
                          "work_side": cfg.work_side, "detect_global": options.detect_global,
                          "detect": list(cfg.detect)}
@@ -68,21 +78,42 @@ def score_settings(options: Any, cfg: RunConfig) -> dict[str, Any]:
 
 
 def _scale_region(r: Region, scale: float, w: int, h: int) -> Region:
+    """A region found at working size (``scale`` = working/original) in original pixels."""
     if r.box is None or scale == 1.0:
         return r
     x0, y0, x1, y1 = r.box
     box = (max(0, int(x0 / scale)), max(0, int(y0 / scale)), min(w, round(x1 / scale)), min(h, round(y1 / scale)))
-    from dataclasses import replace
-
     return replace(r, box=box, polygon=None, landmarks=None)
 
 
-def score_decoded(scorer: Any, options: Any, decoded: list[Decoded]) -> list[dict[str, Any] | str]:
-    """One payload per image (or an error string for an image the scorer could not handle).
-    A failing batch is retried image by image so one bad image does not sink its batch."""
-    from lib_qfix.diagnose import run_detectors
+def decode_file(item: ScanItem, cfg: RunConfig, mtime: float = 0.0) -> tuple[ImageRecord, Decoded | None]:
+    """Read, hash and decode one file: (record with content hash, size, dhash and thumbnail, the
+    decoded image), or (record with ``error``, None). Never raises for a bad file."""
+    t0 = time.perf_counter()
 
-    images = [d.image for d in decoded]
+    def record(**kw: Any) -> ImageRecord:
+        return ImageRecord(item.path, item.rel, item.root, mtime=mtime, seconds=time.perf_counter() - t0, **kw)
+
+    try:
+        data = read_file(item.path)
+    except ImageLoadError as e:
+        return record(error=str(e)), None
+    h = content_hash(data)
+    try:
+        dec = decode_bytes(data, item.path, work_side=cfg.work_side, max_pixels=cfg.max_pixels)
+    except ImageLoadError as e:
+        return record(content=h, error=str(e)), None
+    except Exception as e:  # anything else about one file is that file's error, never the run's
+        return record(content=h, error=f"{item.path}: cannot read image ({type(e).__name__}: {e})"), None
+    return record(content=h, width=dec.width, height=dec.height, dhash=dec.dhash, thumb=dec.thumb), dec
+
+
+def score_decoded(scorer: Any, options: Any, batch: Sequence[tuple[ImageRecord, Decoded]]) -> list[ImageRecord]:
+    """Score decoded files in one scorer call (plus the detectors ``options`` switch on): the
+    finished records, in order; an image the scorer could not handle gets ``error``. A failing
+    batch is retried image by image so one bad image does not sink its batch."""
+    images = [d.image for _, d in batch]
+    t0 = time.perf_counter()
     try:
         results: list[Any] = list(scorer.score(images))
         if len(results) != len(images):
@@ -94,15 +125,28 @@ def score_decoded(scorer: Any, options: Any, decoded: list[Decoded]) -> list[dic
                 results.append(scorer.score([img])[0])
             except Exception as e:  # reported on this image, never silent
                 results.append(f"scorer {getattr(scorer, 'name', '?')} failed: {type(e).__name__}: {e}")
-    out: list[dict[str, Any] | str] = []
-    for d, res in zip(decoded, results, strict=True):
+    share = (time.perf_counter() - t0) / max(1, len(images))
+    detect = any(getattr(options, f) for f in DETECT_FLAGS.values())
+    out: list[ImageRecord] = []
+    for (rec, d), res in zip(batch, results, strict=True):
+        t1 = time.perf_counter()
         if isinstance(res, str):
-            out.append(res)
+            out.append(replace(rec, error=res, seconds=rec.seconds + share))
             continue
         regions = list(res.regions) if options.detect_global else []
         warnings: list[str] = []
-        if any(getattr(options, f) for f in DETECT_FLAGS.values()):
+        if detect:
             found, warnings = run_detectors(d.image, options)
             regions += [_scale_region(r, d.scale, d.width, d.height) for r in found]
-        out.append(score_payload(res.quality, res.scorer, res.signals, res.reasons, regions, warnings))
+        payload = score_json(res.quality, res.scorer, res.signals, res.reasons, regions, warnings)
+        out.append(rec.with_score(payload, seconds=rec.seconds + share + time.perf_counter() - t1))
     return out
+
+
+def score_files(scorer: Any, options: Any, cfg: RunConfig, tasks: Sequence[Task]) -> list[ImageRecord]:
+    """Decode and score ``tasks`` as one batch (what a worker process or a Ray actor does): one
+    finished record per task, in order."""
+    decoded = [decode_file(item, cfg, mtime) for item, mtime in tasks]
+    ok = [(r, d) for r, d in decoded if d is not None]
+    scored = iter(score_decoded(scorer, options, ok) if ok else ())
+    return [next(scored) if d is not None else r for r, d in decoded]

@@ -11,8 +11,10 @@ from typing import Any
 
 from lib_qfix.filter.bursts import MAX_DISTANCE, group_bursts
 from lib_qfix.filter.cache import ScoreCache
+from lib_qfix.filter.core import Progress, RunResult
 from lib_qfix.filter.decide import decide
-from lib_qfix.filter.engine_local import RunResult, run_local
+from lib_qfix.filter.engine_local import run_local
+from lib_qfix.filter.engine_ray import run_ray
 from lib_qfix.filter.job import RunConfig, filter_options
 from lib_qfix.filter.records import Decision
 from lib_qfix.filter.report import write_csv, write_html, write_json
@@ -24,7 +26,7 @@ ENGINES = ("local", "ray")
 def score_folders(folders: Sequence[str | os.PathLike[str]], options: Any, cfg: RunConfig = RunConfig(), *,
                   cache_path: str | os.PathLike[str] | None = None, engine: str = "local",
                   exclude: Sequence[str | os.PathLike[str]] = (), scorer: Any = None,
-                  progress: Callable[[int, int, int], None] | None = None,
+                  progress: Progress | None = None,
                   should_stop: Callable[[], bool] | None = None,
                   ray_kwargs: dict[str, Any] | None = None) -> tuple[ScanResult, RunResult]:
     """Scan ``folders`` and score every image. ``options`` are QFix options; detectors run only
@@ -38,8 +40,6 @@ def score_folders(folders: Sequence[str | os.PathLike[str]], options: Any, cfg: 
     cache = ScoreCache(cache_path) if cache_path is not None else None
     try:
         if engine == "ray":
-            from lib_qfix.filter.engine_ray import run_ray
-
             result = run_ray(found.items, opts, cache, cfg, progress=progress, should_stop=should_stop,
                              **(ray_kwargs or {}))
         else:
@@ -57,6 +57,8 @@ def score_folders(folders: Sequence[str | os.PathLike[str]], options: Any, cfg: 
 def make_decisions(result: RunResult, threshold: float, keep_top: str | int | None = None,
                    best_of_burst: bool = False, burst_distance: int = MAX_DISTANCE,
                    burst_gap_s: float | None = None) -> list[Decision]:
+    """Group bursts (``burst_distance``: bits of the 64-bit dhash, ``burst_gap_s``: seconds) and
+    decide keep/reject for every record of ``result`` (``threshold``: quality 0..1)."""
     bursts = group_bursts(result.records, burst_distance, burst_gap_s)
     return decide(result.records, threshold, keep_top, bursts, best_of_burst)
 

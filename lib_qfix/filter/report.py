@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lib_qfix.fileio import atomic_write_text
-from lib_qfix.filter.records import ERROR, KEEP, REJECT, Decision
+from lib_qfix.filter.records import ERROR, KEEP, REJECT, Decision, count_status
 from lib_qfix.report.html import jpeg_data_uri
 
 CSV_FIELDS = ("rank", "status", "quality", "path", "rel", "width", "height", "burst", "burst_best",
@@ -40,8 +40,8 @@ def write_csv(decisions: Sequence[Decision], path: str | os.PathLike[str]) -> No
 
 
 def summary(decisions: Sequence[Decision], **extra: Any) -> dict[str, Any]:
-    counts = {s: sum(d.status == s for d in decisions) for s in (KEEP, REJECT, ERROR)}
-    return {"images": len(decisions), **counts, **extra}
+    """``{"images": n, "keep": n, "reject": n, "error": n, **extra}``."""
+    return {"images": len(decisions), **count_status(decisions), **extra}
 
 
 def write_json(decisions: Sequence[Decision], path: str | os.PathLike[str], **meta: Any) -> None:

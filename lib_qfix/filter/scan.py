@@ -1,18 +1,20 @@
-"""Find the images to filter, safely.
+"""Find the images to filter, safely, with the walker every command uses
+(:func:`lib_qfix.imageio.walk_images`).
 
 Only regular files that lie inside the given folders are returned: symlinks (to files or folders)
-are never followed, so a symlink loop or a link pointing outside cannot pull in other files.
-Folders listed in ``exclude`` (e.g. the ``--move-rejects-to`` target inside a source folder) are
-skipped. Everything skipped is reported with the reason, never dropped silently.
+inside them are never followed, so a symlink loop or a link pointing outside cannot pull in other
+files. Folders listed in ``exclude`` (e.g. the ``--move-rejects-to`` target inside a source folder)
+are skipped. Everything skipped is reported with the reason, never dropped silently.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib_qfix.imageio import IMAGE_SUFFIXES
+from lib_qfix.imageio import IMAGE_SUFFIXES, Found, walk_images
 
 
 class ScanError(ValueError):
@@ -35,9 +37,9 @@ class ScanResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
 
 
-def scan(folders: list[str | os.PathLike[str]], exclude: list[str | os.PathLike[str]] = ()) -> ScanResult:
-    """Image files under ``folders`` (sorted per folder). Raises :class:`ScanError` for a missing
-    path or when no image is found at all."""
+def scan(folders: Sequence[str | os.PathLike[str]], exclude: Sequence[str | os.PathLike[str]] = ()) -> ScanResult:
+    """Image files under ``folders`` (resolved; in walk order per folder, a file under nested
+    folders listed once). Raises :class:`ScanError` for a missing path or when no image is found."""
     if not folders:
         raise ScanError("no folder given; pass at least one folder of images")
     roots: list[Path] = []
@@ -52,33 +54,13 @@ def scan(folders: list[str | os.PathLike[str]], exclude: list[str | os.PathLike[
     result = ScanResult()
     seen: set[str] = set()
     for root in roots:
-        for dirpath, dirs, files in os.walk(root, followlinks=False):
-            here = Path(dirpath)
-            keep_dirs = []
-            for d in sorted(dirs):
-                sub = here / d
-                if sub.is_symlink():
-                    result.skipped.append((str(sub), "symlink to a folder, not followed"))
-                elif any(sub == e or sub.is_relative_to(e) for e in excluded):
-                    result.skipped.append((str(sub), "output folder, not scanned"))
-                else:
-                    keep_dirs.append(d)
-            dirs[:] = keep_dirs
-            for name in sorted(files):
-                if not name.lower().endswith(IMAGE_SUFFIXES):
-                    continue
-                f = here / name
-                if f.is_symlink():
-                    result.skipped.append((str(f), "symlink, not followed"))
-                    continue
-                if not f.is_file():
-                    result.skipped.append((str(f), "not a regular file"))
-                    continue
-                key = str(f)
-                if key in seen:  # nested roots: a file is listed once
-                    continue
-                seen.add(key)
-                result.items.append(ScanItem(key, str(root), f.relative_to(root).as_posix()))
+        found = walk_images(root, excluded, Found(skipped=result.skipped))
+        for path, rel in found.entries:
+            key = str(path)
+            if key in seen:  # nested roots: a file is listed once
+                continue
+            seen.add(key)
+            result.items.append(ScanItem(key, str(root), rel))
     if not result.items:
         where = ", ".join(str(r) for r in roots)
         raise ScanError(f"no images found in {where} (looked for {', '.join(IMAGE_SUFFIXES)})")

@@ -1,6 +1,7 @@
 """A filter session for interactive front ends (the A1111 "QFix" tab): score once, then re-split
 keep/reject live as the threshold moves, export CSV, move rejects after a confirmation.
-Host-agnostic (no gradio here); the tab only wires widgets to these methods.
+Host-agnostic (no gradio here) and free of presentation: the tab writes the Markdown, captions
+and messages from what these methods return.
 
 Temporary files (staged uploads, thumbnails, CSV exports) live in folders from
 :mod:`lib_qfix.filter.tempdirs`; :meth:`FilterSession.close` removes them when the session ends
@@ -19,10 +20,17 @@ from typing import Any
 
 from lib_qfix.filter import tempdirs
 from lib_qfix.filter.actions import ActionError, ActionResult, apply, check_destination
+from lib_qfix.filter.bursts import group_bursts
+from lib_qfix.filter.core import Progress, RunResult
 from lib_qfix.filter.decide import decide
-from lib_qfix.filter.engine_local import RunResult
-from lib_qfix.filter.records import Decision
+from lib_qfix.filter.job import RunConfig
+from lib_qfix.filter.pipeline import score_folders
+from lib_qfix.filter.records import REJECT, Decision, count_status
 from lib_qfix.filter.report import histogram_svg, write_csv
+
+
+class MoveRefused(ValueError):
+    """Moving the rejects is not possible; the message says why in one sentence."""
 
 
 @dataclass
@@ -47,6 +55,7 @@ class FilterSession:
         self.staged_dir, self.thumb_dir, self.temp_dirs = "", "", []
 
     def decisions(self, threshold: float, keep_top: str | None = None, best_of_burst: bool = False) -> list[Decision]:
+        """Keep/reject at ``threshold`` (quality 0..1) or ``keep_top`` ("N" or "P%"); no re-scoring."""
         return decide(self.result.records, threshold, keep_top or None, self.bursts, best_of_burst)
 
     def thumb_paths(self) -> dict[str, str]:
@@ -59,55 +68,38 @@ class FilterSession:
         return {r.path: os.path.join(self.thumb_dir, f"{n:06d}.jpg")
                 for n, r in enumerate(self.result.records) if r.thumb}
 
-    def gallery(self, decisions: Sequence[Decision], limit: int = 1000) -> list[tuple[str, str]]:
-        """(thumbnail path, caption) best first: ``#rank quality status: first reasons``."""
-        thumbs = self.thumb_paths()
-        ordered = sorted((d for d in decisions if d.record.path in thumbs),
-                         key=lambda d: (-(d.record.quality or 0.0), d.record.path))
-        out = []
-        for d in ordered[:limit]:
-            why = "; ".join(d.reasons[:2])
-            out.append((thumbs[d.record.path], f"#{d.rank} {d.record.quality:.3f} {d.status}"
-                        + (f": {why}" if why else "") + f" — {d.record.rel}"))
-        return out
-
-    def summary(self, decisions: Sequence[Decision]) -> str:
-        n = {s: sum(d.status == s for d in decisions) for s in ("keep", "reject", "error")}
-        extra = " (interrupted: partial)" if self.result.interrupted else ""
-        return (f"**{len(decisions)} images**{extra}: {n['keep']} keep, {n['reject']} reject, {n['error']} unreadable"
-                f" · {self.result.cached} from cache")
-
     def histogram(self, threshold: float | None) -> str:
+        """An inline SVG histogram of the qualities (0..1), a line at ``threshold`` (None: none)."""
         return histogram_svg([r.quality for r in self.result.records if r.quality is not None], threshold)
 
     def export_csv(self, decisions: Sequence[Decision]) -> str:
+        """Write ``decisions`` as CSV into a session temp folder; returns its path."""
         folder = tempdirs.new_dir("csv")
         self.temp_dirs.append(folder)
         path = os.path.join(folder, "qfix-decisions.csv")
         write_csv(decisions, path)
         return path
 
-    def check_move(self, decisions: Sequence[Decision], dest: str) -> tuple[bool, str]:
-        """(allowed, message): what a move would do, for the confirmation step."""
+    def plan_move(self, decisions: Sequence[Decision], dest: str) -> tuple[Path, int]:
+        """(resolved destination, number of rejects) of moving the rejects to ``dest``; raises
+        :class:`MoveRefused` (a sentence) for uploads, no or a bad destination, or nothing to move."""
         if self.uploaded:
-            return False, "These are uploaded copies; moving applies to a folder only."
+            raise MoveRefused("These are uploaded copies; moving applies to a folder only.")
         if not dest or not dest.strip():
-            return False, "Give a destination folder for the rejects."
+            raise MoveRefused("Give a destination folder for the rejects.")
         try:
             d = check_destination("destination", dest.strip(), self.roots)
         except ActionError as e:  # the scanned folder itself, inside one, or above one
-            return False, str(e)
-        n = sum(x.status == "reject" for x in decisions)
+            raise MoveRefused(str(e)) from None
+        n = count_status(decisions)[REJECT]
         if not n:
-            return False, "Nothing to move: no image is rejected."
-        return True, (f"Move **{n}** rejected image(s) to `{d}`? Relative paths are kept, nothing is "
-                      "overwritten, and a manifest is written there (undo: `qfix filter --undo MANIFEST`).")
+            raise MoveRefused("Nothing to move: no image is rejected.")
+        return d, n
 
     def move_rejects(self, decisions: Sequence[Decision], dest: str) -> ActionResult:
-        ok, msg = self.check_move(decisions, dest)
-        if not ok:
-            raise ValueError(msg)
-        d = Path(dest.strip()).expanduser().resolve()
+        """Move the rejects to ``dest`` with a manifest there (raises :class:`MoveRefused` as
+        :meth:`plan_move` does)."""
+        d, _ = self.plan_move(decisions, dest)
         manifest = d / f"qfix-manifest-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
         return apply(decisions, manifest, move_rejects_to=d)
 
@@ -142,13 +134,9 @@ class Canceller:
 
 
 def run_session(folders: Sequence[str], options: Any, *, uploaded: bool = False, cache_path: Any = None,
-                detect: tuple[str, ...] = (), progress: Callable[[int, int, int], None] | None = None,
+                detect: tuple[str, ...] = (), progress: Progress | None = None,
                 should_stop: Callable[[], bool] | None = None) -> FilterSession:
     """Scan and score ``folders`` into a :class:`FilterSession` (raises ScanError for bad folders)."""
-    from lib_qfix.filter.bursts import group_bursts
-    from lib_qfix.filter.job import RunConfig
-    from lib_qfix.filter.pipeline import score_folders
-
     # threads, not processes: inside A1111 a spawned process would re-import the webui main module
     found, res = score_folders(list(folders), options, RunConfig(detect=detect, pool="threads"), cache_path=cache_path,
                                progress=progress, should_stop=should_stop)

@@ -114,7 +114,7 @@ def remove_stale(base: str | os.PathLike[str] | None = None, now: float | None =
     paths removed. Never raises: cleanup must not stop a start."""
     folder = Path(base) if base is not None else Path(tempfile.gettempdir())
     now = time.time() if now is None else now
-    removed = []
+    removed: list[str] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from lib_qfix.filter.job import RunConfig, score_decoded
+from lib_qfix.filter.job import RunConfig, Task, score_files
+from lib_qfix.filter.records import ImageRecord
+from lib_qfix.scoring import scorer_for
 
 _scorer: Any = None
 
@@ -20,27 +22,9 @@ def init_worker(options: Any) -> None:
     """Pool initializer: ignore Ctrl-C and build the scorer once per process."""
     global _scorer
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from lib_qfix.scoring import scorer_for
-
     _scorer, _ = scorer_for(options)
 
 
-def process_batch(paths: list[tuple[int, str]], options: Any, cfg: RunConfig) -> list[tuple]:
-    """``[(index, hash, error or "", (width, height, dhash, thumb) or None, payload or None)]``."""
-    from lib_qfix.filter.engine_local import _decode_job
-    from lib_qfix.filter.scan import ScanItem
-
-    out: list[tuple] = []
-    ok = []
-    for i, path in paths:
-        h, dec = _decode_job(ScanItem(path, "", ""), cfg)
-        if isinstance(dec, str):
-            out.append((i, h, dec, None, None))
-        else:
-            ok.append((i, h, dec))
-    if ok:
-        payloads = score_decoded(_scorer, options, [d for _, _, d in ok])
-        for (i, h, d), p in zip(ok, payloads, strict=True):
-            meta = (d.width, d.height, d.dhash, d.thumb)
-            out.append((i, h, p, meta, None) if isinstance(p, str) else (i, h, "", meta, p))
-    return out
+def process_batch(tasks: list[Task], options: Any, cfg: RunConfig) -> list[ImageRecord]:
+    """One finished record per task, in order (pickled back to the main process)."""
+    return score_files(_scorer, options, cfg, tasks)
