@@ -17,85 +17,83 @@ Term = tuple[str, float]
 
 @dataclass(frozen=True)
 class Entry:
-    """Prompt terms for one defect. ``kind`` is the region kind the defect belongs to
-    (``"hand"``, ``"face"``, ``"text"`` or ``"global"``)."""
+    """Prompt terms for one defect: weighted negatives, and positives for the inpaint prompt."""
 
     defect: str
-    kind: str
     negatives: tuple[Term, ...]
     positives: tuple[str, ...]
 
 
-def _e(defect: str, kind: str, negatives: tuple[Term, ...], positives: tuple[str, ...]) -> tuple[str, Entry]:
-    return defect, Entry(defect, kind, negatives, positives)
+def _e(defect: str, negatives: tuple[Term, ...], positives: tuple[str, ...]) -> tuple[str, Entry]:
+    return defect, Entry(defect, negatives, positives)
 
 
 CATALOGUE: dict[str, Entry] = dict((
     # --- hands
-    _e("malformed_hand", "hand",
+    _e("malformed_hand",
        (("malformed hands", 1.3), ("deformed hands", 1.2), ("mutated hands", 1.2), ("bad hands", 1.1)),
        ("detailed hand", "natural hand pose")),
-    _e("extra_fingers", "hand",
+    _e("extra_fingers",
        (("extra fingers", 1.3), ("six fingers", 1.2), ("too many fingers", 1.2)),
        ("five fingers", "detailed hand")),
-    _e("missing_fingers", "hand",
+    _e("missing_fingers",
        (("missing fingers", 1.3), ("fewer digits", 1.2), ("four fingers", 1.1)),
        ("five fingers", "detailed hand")),
-    _e("fused_fingers", "hand",
+    _e("fused_fingers",
        (("fused fingers", 1.3), ("merged fingers", 1.2), ("webbed fingers", 1.1)),
        ("separated fingers", "detailed hand")),
-    _e("cropped_hand", "hand",
+    _e("cropped_hand",
        (("cropped hand", 1.2), ("hand out of frame", 1.1)),
        ("hands in frame",)),
     # --- faces
-    _e("blurry_face", "face",
+    _e("blurry_face",
        (("blurry face", 1.3), ("out of focus face", 1.2), ("soft focus", 1.1)),
        ("sharp focus", "detailed face")),
-    _e("asymmetric_eyes", "face",
+    _e("asymmetric_eyes",
        (("asymmetric eyes", 1.3), ("uneven eyes", 1.2), ("cross-eyed", 1.2), ("misaligned pupils", 1.1)),
        ("symmetric eyes", "detailed eyes")),
-    _e("small_face", "face",
+    _e("small_face",
        (("poorly drawn face", 1.2), ("distorted small face", 1.1)),
        ("detailed face", "clear facial features")),
-    _e("cropped_face", "face",
+    _e("cropped_face",
        (("cropped face", 1.2), ("head out of frame", 1.2)),
        ("full face in frame",)),
-    _e("deformed_face", "face",
+    _e("deformed_face",
        (("deformed face", 1.3), ("disfigured face", 1.2), ("distorted face", 1.2), ("ugly face", 1.1)),
        ("detailed face", "natural proportions")),
     # --- text on the image
-    _e("watermark", "text",
+    _e("watermark",
        (("watermark", 1.3), ("stock photo watermark", 1.2), ("logo", 1.1)),
        ("clean image",)),
-    _e("signature", "text",
+    _e("signature",
        (("signature", 1.3), ("artist name", 1.2), ("username", 1.1)),
        ("clean image",)),
-    _e("text", "text",
+    _e("text",
        (("text", 1.2), ("letters", 1.1), ("caption", 1.1), ("words", 1.1)),
        ("clean image",)),
     # --- whole image
-    _e("blur", "global",
+    _e("blur",
        (("blurry", 1.3), ("out of focus", 1.2), ("motion blur", 1.1)),
        ("sharp focus", "highly detailed")),
-    _e("noise", "global",
+    _e("noise",
        (("noisy", 1.2), ("grainy", 1.2), ("film grain", 1.1)),
        ("clean", "smooth")),
-    _e("jpeg", "global",
+    _e("jpeg",
        (("jpeg artifacts", 1.3), ("compression artifacts", 1.2), ("blocky", 1.1)),
        ("high quality",)),
-    _e("overexposed", "global",
+    _e("overexposed",
        (("overexposed", 1.3), ("blown out highlights", 1.2), ("washed out", 1.1)),
        ("balanced exposure",)),
-    _e("underexposed", "global",
+    _e("underexposed",
        (("underexposed", 1.3), ("too dark", 1.2), ("crushed shadows", 1.1)),
        ("balanced exposure", "well lit")),
-    _e("low_resolution", "global",
+    _e("low_resolution",
        (("low resolution", 1.3), ("lowres", 1.2), ("pixelated", 1.1)),
        ("high resolution", "highly detailed")),
-    _e("low_quality", "global",
+    _e("low_quality",
        (("worst quality", 1.3), ("low quality", 1.3), ("normal quality", 1.1)),
        ("best quality", "high quality")),
-    _e("cropped", "global",
+    _e("cropped",
        (("cropped", 1.2), ("out of frame", 1.2), ("cut off", 1.1)),
        ("full body in frame", "centered composition")),
 ))
