@@ -14,6 +14,22 @@ import pytest
 from filter_support import make_variants, write_folder
 
 from lib_qfix.a1111 import tab
+from lib_qfix.presets import save_preset
+from tests.fake_a1111 import install
+
+
+@pytest.fixture(autouse=True)
+def host(monkeypatch, tmp_path):
+    """The tab runs inside A1111: its presets come from the host's data folder."""
+    return install(monkeypatch, tmp_path / "host")
+
+
+def test_tab_offers_the_servers_user_presets(host):
+    from lib_qfix.a1111 import settings
+
+    save_preset("studio", {"denoise": 0.3}, settings.user_preset_dir())
+    assert "studio" in tab._presets() and "default" in tab._presets()
+    assert tab._options("offline", "studio").denoise == 0.3
 
 
 @pytest.fixture()

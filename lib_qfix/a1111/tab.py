@@ -19,13 +19,14 @@ from typing import Any
 
 import gradio as gr
 
+from lib_qfix.a1111 import settings
 from lib_qfix.filter import tempdirs
 from lib_qfix.filter.cache import default_cache_path
 from lib_qfix.filter.records import ERROR, KEEP, REJECT, Decision, count_status
 from lib_qfix.filter.scan import ScanError
 from lib_qfix.filter.session import Canceller, FilterSession, MoveRefused, run_session, stage_uploads
 from lib_qfix.options import OptionError
-from lib_qfix.presets import list_presets, resolve_options
+from lib_qfix.presets import names, resolve_options
 from lib_qfix.registry import scorer_names
 
 DETECTORS = ("faces", "hands", "text")
@@ -37,15 +38,16 @@ def _scorers() -> list[str]:
 
 
 def _presets() -> list[str]:
+    """The same presets as the panel: bundled and this server's user presets."""
     try:
-        names = [p.name for p in list_presets() if p.error is None]
+        found = names(settings.user_preset_dir())
     except Exception:  # presets unavailable: the built-in defaults still work
-        names = []
-    return names or ["default"]
+        found = []
+    return found or ["default"]
 
 
 def _options(scorer: str, preset: str) -> Any:
-    return resolve_options(preset or "default", {"scorer": scorer or "offline"})
+    return resolve_options(preset or "default", {"scorer": scorer or "offline"}, settings.user_preset_dir())
 
 
 def _gallery(session: FilterSession, decisions: Sequence[Decision], limit: int = 1000) -> list[tuple[str, str]]:

@@ -19,15 +19,17 @@ from lib_qfix.options import OptionError
 PRESET_HELP = "preset name, or a preset file (a path with '/' or ending in .json); default: 'default'"
 
 
-def add_option_args(p, scorer: bool = True) -> None:
-    """--preset, --scorer, --set KEY=VALUE (repeatable), --prompt."""
+def add_option_args(p, scorer: bool = True, per_image: bool = True) -> None:
+    """The option arguments every command shares: --preset, --scorer, --set KEY=VALUE (repeatable);
+    with ``per_image`` also --prompt and --no-progress. Read back with :func:`resolve_cli_options`."""
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     if scorer:
         p.add_argument("--scorer", default=None, help="scorer: offline (default), clip-iqa, clip-iqa+learned")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="set any option (see `qfix schema`), e.g. --set hand_confidence=0.6")
-    p.add_argument("--prompt", default="", help="the generation prompt, if known (text allowed, prompt match)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    if per_image:
+        p.add_argument("--prompt", default="", help="the generation prompt, if known (text allowed, prompt match)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:

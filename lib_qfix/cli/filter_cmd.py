@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from lib_qfix.cli.args import check_output_dir, number, write_or_report
-from lib_qfix.cli.common import PRESET_HELP, parse_sets, resolve_preset_options
+from lib_qfix.cli.common import add_option_args, resolve_cli_options
 from lib_qfix.cli.filter_files import apply_actions, check_destinations, undo
 from lib_qfix.filter import pipeline
 from lib_qfix.filter.cache import CacheError, default_cache_path
@@ -42,9 +41,7 @@ def register(sub) -> None:
     g.add_argument("--burst-seconds", type=number(float, 0), help="also require shots of a burst to be at "
                    "most this many seconds apart (file modification time; >= 0)")
     s = p.add_argument_group("scoring")
-    s.add_argument("--scorer", help="scorer name (offline, clip-iqa, clip-iqa+learned)")
-    s.add_argument("--preset", default="default", help=PRESET_HELP)
-    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any QFix option")
+    add_option_args(s, per_image=False)
     s.add_argument("--detect", default="", help="detectors to run, comma-separated: faces,hands,text "
                    "(default none: the score alone)")
     s.add_argument("--work-size", type=number(int, 0, 100_000), default=1024, help="long side in pixels "
@@ -67,13 +64,6 @@ def register(sub) -> None:
     a.add_argument("--copy-keeps-to", metavar="DIR", help="copy kept images here (relative paths kept)")
     a.add_argument("--manifest", help="manifest path (default OUT/manifest-<time>.jsonl)")
     p.set_defaults(func=run)
-
-
-def _options(args) -> Any:
-    explicit: dict[str, Any] = parse_sets(args.set)
-    if args.scorer:
-        explicit["scorer"] = args.scorer
-    return resolve_preset_options(args.preset, explicit)
 
 
 def _progress(enabled: bool):
@@ -101,7 +91,7 @@ def run(args) -> int:
         return undo(args)
     if not args.folders:
         raise UsageError("give at least one folder of images (qfix filter DIR…)")
-    options = _options(args)
+    options = resolve_cli_options(args)
     try:
         threshold = check_threshold(args.threshold if args.threshold is not None else options.quality_threshold)
         parse_keep_top(args.keep_top)
