@@ -1,4 +1,5 @@
-"""Detectors: faces and hands (MediaPipe legacy ``solutions``), watermarks/signatures/text (rapidocr).
+"""Detectors: faces and hands (MediaPipe, any version: the legacy ``solutions`` API or the Tasks API,
+see :mod:`lib_qfix.detect.mediapipe_runtime`), watermarks/signatures/text (rapidocr).
 
 Each detector has ``name`` and ``detect(image, options, prompt="") -> list[Region]`` and is looked up
 through :mod:`lib_qfix.registry` ("face", "hand", "text"). Models are built on the first ``detect``

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib_qfix.detect.mediapipe_runtime import confidence_floor, solution
+from lib_qfix.detect.mediapipe_runtime import FaceBox, backend, confidence_floor, solution
 from lib_qfix.detect.nms import nms
 
 #: MediaPipe face-detection keypoint order
@@ -55,37 +55,35 @@ def _digest(image: np.ndarray) -> bytes:
     return hashlib.blake2b(image.tobytes(), digest_size=16).digest()
 
 
-def _converter(width: int, height: int, model: str, dx: int = 0, dy: int = 0):
-    def convert(result) -> list[RawFace]:
-        out = []
-        for det in result.detections or ():
-            rb = det.location_data.relative_bounding_box
-            box = (rb.xmin * width + dx, rb.ymin * height + dy, (rb.xmin + rb.width) * width + dx,
-                   (rb.ymin + rb.height) * height + dy)
-            kps = tuple((k.x * width + dx, k.y * height + dy) for k in det.location_data.relative_keypoints)
-            out.append(RawFace(box, float(det.score[0]), kps, model))
-        return out
-    return convert
+def _to_pixels(found: list[FaceBox], width: int, height: int, model: str, dx: int = 0,
+               dy: int = 0) -> list[RawFace]:
+    """Backend results (fractions of a ``width`` x ``height`` input placed at ``dx``, ``dy``) in pixels."""
+    out = []
+    for f in found:
+        x0, y0, x1, y1 = f.box
+        kps = tuple((x * width + dx, y * height + dy) for x, y in f.keypoints)
+        out.append(RawFace((x0 * width + dx, y0 * height + dy, x1 * width + dx, y1 * height + dy), f.score, kps, model))
+    return out
 
 
 def detect_face_boxes(image: np.ndarray, min_confidence: float) -> tuple[RawFace, ...]:
     """Faces in ``image`` ((H, W, 3) uint8 RGB) with score >= ``min_confidence``, best first."""
     h, w = image.shape[:2]
     floor = confidence_floor(min_confidence)
-    key = (_digest(image), image.shape, floor)
+    key = (_digest(image), image.shape, floor, backend())
     with _memo_lock:
         if key in _memo:
             found = _memo[key]
             return tuple(f for f in found if f.score >= min_confidence)
     full = solution("face_detection", model_selection=1, min_detection_confidence=floor)
-    faces = full.run(image, _converter(w, h, "full"))
+    faces = _to_pixels(full.run(image), w, h, "full")
     if not faces:
-        faces = solution("face_detection", model_selection=0, min_detection_confidence=floor).run(
-            image, _converter(w, h, "short"))
+        faces = _to_pixels(solution("face_detection", model_selection=0, min_detection_confidence=floor).run(image),
+                           w, h, "short")
     small = [min(f.box[2] - f.box[0], f.box[3] - f.box[1]) < GROUP_FACE_FRACTION * max(h, w) for f in faces]
     if min(h, w) >= 256 and (not faces or any(small)):
         for x0, y0, x1, y1 in grid_tiles(w, h):
-            faces += full.run(image[y0:y1, x0:x1], _converter(x1 - x0, y1 - y0, "full", x0, y0))
+            faces += _to_pixels(full.run(image[y0:y1, x0:x1]), x1 - x0, y1 - y0, "full", x0, y0)
     keep = nms([f.box for f in faces], [f.score for f in faces], 0.3, 0.6)
     found = tuple(faces[i] for i in keep)
     with _memo_lock:

@@ -25,7 +25,7 @@ import numpy as np
 from lib_qfix.detect import face_checks as fc
 from lib_qfix.detect.cropping import cropped_reason
 from lib_qfix.detect.face_boxes import RawFace, detect_face_boxes
-from lib_qfix.detect.mediapipe_runtime import check_image, landmarks_from_bytes, solution
+from lib_qfix.detect.mediapipe_runtime import check_image, solution
 from lib_qfix.detect.nms import area, scale_box, to_int_box
 from lib_qfix.types import DEFECT, OK, Region
 
@@ -116,16 +116,5 @@ def face_mesh(image: np.ndarray, face_box: tuple[float, float, float, float]) ->
     if scale < 1.0:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     cw, ch = (x1 - x0), (y1 - y0)
-
-    def convert(result: Any) -> np.ndarray | None:
-        if not result.multi_face_landmarks:
-            return None
-        first = result.multi_face_landmarks[0]
-        if isinstance(first, bytes):  # the fast path, see mediapipe_runtime._raw_landmark_lists
-            pts = landmarks_from_bytes(first)
-        else:
-            pts = np.array([[p.x, p.y, p.z] for p in first.landmark], dtype=np.float64)
-        return pts * (cw, ch, cw) + (x0, y0, 0.0)
-
-    return solution("face_mesh", max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3).run(
-        crop, convert)
+    pts = solution("face_mesh", max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3).run(crop)
+    return None if pts is None else pts * (cw, ch, cw) + (x0, y0, 0.0)

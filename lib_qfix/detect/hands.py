@@ -6,15 +6,15 @@ person (anchored on the face detections: 3.2 face widths either side, from 1.2 f
 to 4.5 below the face centre, where hands usually are), which enlarges the hands 2-4x; with more
 than :data:`MAX_CROPS` people, a 2x2 grid of tiles over the image
 instead of the full-frame pass (the tiles cover it). A crop that already holds two full-frame
-hands is skipped. Crops use MediaPipe's lite models (``model_complexity=0``): in a crop the hands
-are large enough for them, and they keep the extra passes within ~2-3x the cost of one full-frame
-pass (bench/detect.py measures both). Crops that would not enlarge
+hands is skipped. Crops use MediaPipe's lite models (``model_complexity=0``; the Tasks backend has
+only the full ones): in a crop the hands are large enough for them, and they keep the extra passes
+within ~2-3x the cost of one full-frame pass (bench/detect.py measures both). Crops that would not enlarge
 anything (longer than 70 % of the image side) are skipped. The detections from all passes are merged by non-maximum
 suppression (IoU > 0.3 or 60 % containment).
 
 Each hand is judged by :mod:`lib_qfix.detect.hand_plausibility` ("malformed_hand" with reasons)
 and by the frame (``cropped_hand``, with ``detect_cropping``). ``confidence`` is MediaPipe's
-handedness score (0..1; the legacy API exposes no other per-hand score). ``polygon`` is the
+handedness score (0..1; neither MediaPipe API exposes another per-hand score). ``polygon`` is the
 landmark hull grown by 18 % of the palm length so the mask covers the fingers' width;
 ``landmarks`` the 21 points (x, y) in pixels. A "hand" lying 70 % inside a detected face is
 dropped: MediaPipe's palm detector fires on the nose of close-up faces.
@@ -64,16 +64,9 @@ def run_hands(image: np.ndarray, box: tuple[int, int, int, int], max_hands: int,
     crop = image[y0:y1, x0:x1]
     cw, ch = x1 - x0, y1 - y0
 
-    def convert(result: Any) -> list[RawHand]:
-        out = []
-        for lm, hd in zip(result.multi_hand_landmarks or (), result.multi_handedness or (), strict=False):
-            pts = np.array([[p.x * cw + x0, p.y * ch + y0, p.z * cw] for p in lm.landmark], dtype=np.float64)
-            c = hd.classification[0]
-            out.append(RawHand(pts, c.label, float(c.score), source))
-        return out
-
-    return solution("hands", max_num_hands=max_hands, model_complexity=complexity, min_detection_confidence=floor).run(
-        crop, convert)
+    found = solution("hands", max_num_hands=max_hands, model_complexity=complexity,
+                     min_detection_confidence=floor).run(crop)
+    return [RawHand(h.points * (cw, ch, cw) + (x0, y0, 0.0), h.label, h.score, source) for h in found]
 
 
 def person_crops(face_boxes: list[tuple[float, float, float, float]], width: int,

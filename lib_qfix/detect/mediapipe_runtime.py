@@ -1,132 +1,163 @@
-"""MediaPipe legacy ``solutions`` objects: imported and built on first use, one lock each.
+"""MediaPipe objects for the detectors: one backend per process, built on first use, one lock each.
 
+Two backends give the same three kinds ("face_detection", "face_mesh", "hands") and the same
+plain-Python results (:class:`FaceBox`, an (N, 3) mesh array, :class:`HandPoints`, coordinates as
+fractions of the input image):
+
+- ``legacy``: the ``solutions`` API of mediapipe 0.10.9-0.10.21, models inside the wheel
+  (:mod:`lib_qfix.detect.mp_legacy`);
+- ``tasks``: the Tasks API, the only one of mediapipe >= 0.10.30 and 1.x, with model files fetched on
+  first use into the models folder (:mod:`lib_qfix.detect.mp_tasks`, :mod:`lib_qfix.detect.mp_models`).
+
+:func:`backend` picks ``legacy`` when this mediapipe has it, else ``tasks``; ``QFIX_MEDIAPIPE``
+(``legacy``/``tasks``/``auto``) or :func:`set_backend` (tests, equivalence measurements) override.
 MediaPipe graphs are not thread-safe, so every call goes through :class:`LockedSolution`, which
-also converts the protobuf results to plain Python while it still holds the lock. Objects are
-cached per process by their construction parameters (the confidence floor is one of them).
-Needs mediapipe 0.10.9–0.10.21 (the versions whose wheel ships the ``.tflite`` models).
+also converts the result while it still holds the lock. Objects are cached per process by
+(backend, kind, construction parameters); the confidence floor is one of the parameters.
 """
 
 from __future__ import annotations
 
-import struct
+import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+BACKENDS = ("legacy", "tasks")
+
 _pool: dict[tuple, LockedSolution] = {}
 _pool_lock = threading.Lock()
+_override: str | None = None
+_auto: str | None = None
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """One face detection. ``box`` (x0, y0, x1, y1) and ``keypoints`` (six (x, y), MediaPipe's order)
+    as fractions of the input image's width and height (may reach past 0..1); ``score`` 0..1."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    keypoints: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class HandPoints:
+    """One hand: ``points`` (21, 3) with x, y as fractions of the input image and z MediaPipe's
+    relative depth on x's scale; ``label`` "Left"/"Right" as MediaPipe names it; ``score`` its 0..1."""
+
+    points: np.ndarray
+    label: str
+    score: float
 
 
 def import_mediapipe() -> Any:
-    """``mediapipe`` with the legacy solutions API, or ImportError saying which version is needed."""
+    """``mediapipe``, or ImportError saying what is needed."""
     try:
         import mediapipe as mp
     except ImportError as e:
-        raise ImportError(f"MediaPipe detectors need mediapipe>=0.10.9,<=0.10.21 ({e})") from e
-    if not hasattr(mp, "solutions"):
-        raise ImportError(f"mediapipe {getattr(mp, '__version__', '?')} has no `solutions` API (and no bundled "
-                          "models); install mediapipe>=0.10.9,<=0.10.21")
+        raise ImportError(f"MediaPipe detectors need mediapipe>=0.10.9 ({e})") from e
     return mp
 
 
-class LockedSolution:
-    """One MediaPipe solution object, built lazily, used by one thread at a time."""
+def set_backend(name: str | None) -> None:
+    """Force ``legacy`` or ``tasks`` for objects built from now on; None: back to automatic."""
+    global _override
+    if name is not None and name not in BACKENDS:
+        raise ValueError(f"MediaPipe backend {name!r} is not allowed; allowed: {', '.join(BACKENDS)} or None")
+    _override = name
 
-    def __init__(self, factory: Callable[[], Any]):
+
+def backend() -> str:
+    """The backend in use: :func:`set_backend`'s, else ``QFIX_MEDIAPIPE``'s, else ``legacy`` when this
+    mediapipe has it, else ``tasks``. ImportError when mediapipe is missing or has neither."""
+    global _auto
+    if _override:
+        return _override
+    env = os.environ.get("QFIX_MEDIAPIPE", "auto").strip().lower() or "auto"
+    if env in BACKENDS:
+        return env
+    if env != "auto":
+        raise ValueError(f"QFIX_MEDIAPIPE={env!r} is not allowed; allowed: auto, {', '.join(BACKENDS)}")
+    if _auto is None:
+        from lib_qfix.detect import mp_legacy, mp_tasks
+
+        mp = import_mediapipe()
+        if mp_legacy.available(mp):
+            _auto = "legacy"
+        elif mp_tasks.available(mp):
+            _auto = "tasks"
+        else:
+            raise ImportError(f"mediapipe {getattr(mp, '__version__', '?')} has neither the `solutions` API "
+                              "nor the Tasks API; install mediapipe>=0.10.9")
+    return _auto
+
+
+class LockedSolution:
+    """One MediaPipe object, built lazily, used by one thread at a time."""
+
+    def __init__(self, factory: Callable[[], Callable[[np.ndarray], Any]]):
         self._factory = factory
-        self._obj: Any = None
+        self._process: Callable[[np.ndarray], Any] | None = None
         self._lock = threading.Lock()
 
-    def run(self, rgb: np.ndarray, convert: Callable[[Any], Any]) -> Any:
-        """``convert(solution.process(rgb))`` under the lock; ``rgb`` is (H, W, 3) uint8."""
+    def run(self, rgb: np.ndarray) -> Any:
+        """The backend-neutral result for ``rgb`` ((H, W, 3) uint8): a list of :class:`FaceBox`
+        ("face_detection"), an (N, 3) array or None ("face_mesh"), a list of :class:`HandPoints`."""
         rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
         with self._lock:
-            if self._obj is None:
-                self._obj = self._factory()
-            return convert(self._obj.process(rgb))
+            if self._process is None:
+                self._process = self._factory()
+            return self._process(rgb)
 
 
 def solution(kind: str, **params: Any) -> LockedSolution:
-    """The shared solution ``kind`` ("face_detection", "face_mesh", "hands") for these parameters."""
-    key = (kind, tuple(sorted(params.items())))
+    """The shared object ``kind`` ("face_detection", "face_mesh", "hands") for these legacy-style
+    parameters (``model_selection``, ``min_detection_confidence``, ``max_num_faces``,
+    ``refine_landmarks``, ``max_num_hands``, ``model_complexity``) on the current :func:`backend`."""
+    name = backend()
+    if name == "tasks":
+        from lib_qfix.detect import mp_tasks
+
+        mp = import_mediapipe()
+        params = mp_tasks.normalize(mp, kind, params)
+    elif kind not in ("face_detection", "face_mesh", "hands"):
+        raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands")
+    key = (name, kind, tuple(sorted(params.items())))
     with _pool_lock:
         found = _pool.get(key)
         if found is None:
-            found = _pool[key] = LockedSolution(lambda: _build(kind, params))
+            found = _pool[key] = LockedSolution(lambda: _build(name, kind, params))
         return found
 
 
-def _build(kind: str, params: dict[str, Any]) -> Any:
+def _build(name: str, kind: str, params: dict[str, Any]) -> Callable[[np.ndarray], Any]:
     mp = import_mediapipe()
-    if kind == "face_detection":
-        return mp.solutions.face_detection.FaceDetection(**params)
-    if kind == "face_mesh":
-        return _raw_landmark_lists(mp.solutions.face_mesh.FaceMesh(static_image_mode=True, **params))
-    if kind == "hands":
-        return mp.solutions.hands.Hands(static_image_mode=True, **params)
-    raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands")
+    if name == "tasks":
+        from lib_qfix.detect import mp_tasks
+
+        return mp_tasks.build(mp, kind, params)
+    from lib_qfix.detect import mp_legacy
+
+    if not mp_legacy.available(mp):
+        raise ImportError(f"mediapipe {getattr(mp, '__version__', '?')} has no `solutions` API with bundled "
+                          "models (mediapipe 0.10.9-0.10.21); QFix uses the Tasks API instead unless "
+                          "QFIX_MEDIAPIPE=legacy")
+    return mp_legacy.build(mp, kind, params)
 
 
-def _raw_landmark_lists(obj: Any) -> Any:
-    """Make ``obj.process`` return landmark lists as serialized bytes instead of protobuf messages.
+def clear() -> None:
+    """Drop every cached object (closing Tasks objects) and the automatic choice (tests)."""
+    global _auto
+    with _pool_lock:
+        _pool.clear()
+        _auto = None
+    from lib_qfix.detect import mp_tasks
 
-    With protobuf 3.20 (A1111's pin) on Python 3.11 protobuf runs in pure Python, and parsing one
-    478-point face mesh into messages costs a few milliseconds (up to ~10 ms on a busy CPU, as much
-    as the model); :func:`landmarks_from_bytes` decodes the same bytes, to identical values, in a
-    fraction of that. Uses a private MediaPipe binding present in
-    0.10.9-0.10.21; without it the object is returned unchanged (messages, slower).
-    """
-    try:
-        from mediapipe.python._framework_bindings import packet_getter as raw
-        from mediapipe.python.solution_base import PacketDataType
-    except ImportError:
-        return obj
-    if not hasattr(raw, "_get_serialized_proto_list"):
-        return obj
-    original = obj._get_packet_content
-
-    def content(packet_type: Any, packet: Any) -> Any:
-        if packet_type == PacketDataType.PROTO_LIST and not packet.is_empty():
-            return list(raw._get_serialized_proto_list(packet))
-        return original(packet_type, packet)
-
-    obj._get_packet_content = content
-    return obj
-
-
-def landmarks_from_bytes(data: bytes) -> np.ndarray:
-    """(N, 3) float x, y, z from a serialized ``NormalizedLandmarkList`` (repeated field 1, each a
-    message of float fields 1=x, 2=y, 3=z, 4=visibility, 5=presence)."""
-    out: list[tuple[float, float, float]] = []
-    i, n = 0, len(data)
-    while i < n:
-        if data[i] != 0x0A:
-            raise ValueError(f"landmark list: unexpected field tag {data[i]:#x} at byte {i}")
-        length, i = _varint(data, i + 1)
-        end, xyz = i + length, [0.0, 0.0, 0.0]
-        while i < end:
-            tag = data[i]
-            if tag & 7 != 5:
-                raise ValueError(f"landmark: unexpected wire type in tag {tag:#x} at byte {i}")
-            field = tag >> 3
-            if field <= 3:
-                xyz[field - 1] = struct.unpack_from("<f", data, i + 1)[0]
-            i += 5
-        out.append((xyz[0], xyz[1], xyz[2]))
-    return np.array(out, dtype=np.float64).reshape(-1, 3)
-
-
-def _varint(data: bytes, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        b = data[i]
-        value |= (b & 0x7F) << shift
-        i += 1
-        if b < 0x80:
-            return value, i
-        shift += 7
+    mp_tasks.close_all()
 
 
 def confidence_floor(value: float) -> float:
