@@ -78,8 +78,9 @@ class Plan(NamedTuple):
     notes: tuple[str, ...]
 
 
-_MP_OTHER = ("mediapipe {version} is installed: it has no legacy `mediapipe.solutions` API, which QFix's "
-             "face/hand detectors need (mediapipe<=0.10.21); left as it is")
+_MP_OTHER = ("mediapipe {version} is installed (no legacy `solutions` API): left as it is; QFix's detectors "
+             "use its Tasks API and fetch their model files (~12.5 MB, checksummed) on first use into "
+             "models/qfix/mediapipe")
 _MP_COMMON = ("absl-py", "attrs>=19.1.0", "flatbuffers>=2.0", "matplotlib", "sounddevice>=0.4.4")
 
 

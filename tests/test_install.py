@@ -83,8 +83,9 @@ def test_any_cv2_distribution_counts(cv2):
 def test_solutions_less_mediapipe_is_left_alone_with_one_line():
     plan = inst.plan(A1111 | {"mediapipe": "1.2.3"}, (3, 10))
     assert not any(s.group == "mediapipe" for s in plan.steps)
-    assert plan.notes == ("mediapipe 1.2.3 is installed: it has no legacy `mediapipe.solutions` API, which "
-                          "QFix's face/hand detectors need (mediapipe<=0.10.21); left as it is",)
+    assert plan.notes == ("mediapipe 1.2.3 is installed (no legacy `solutions` API): left as it is; QFix's "
+                          "detectors use its Tasks API and fetch their model files (~12.5 MB, checksummed) on "
+                          "first use into models/qfix/mediapipe",)
 
 
 def test_numpy_2_blocks_mediapipe_instead_of_moving_numpy():
