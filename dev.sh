@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # QFix developer entry point. On a fresh machine:
 #   bash dev.sh demo   # set up .venv, diagnose the bundled public-domain photos, write out/report.html
-#   bash dev.sh test   # set up .venv, lint (ruff: style and the import boundary), run the whole test suite
+#   bash dev.sh test   # set up .venv, lint (ruff: style and the import boundary), type-check (mypy: the fix
+#                      # loop, ports, adapters, options), run the whole test suite
 # `bash dev.sh setup` only installs. Needs python3 (3.10 or 3.11) with venv and pip. The suite's
 # installer check (tests/test_install_pins.py) has pip read the package index (offline: -m "not network").
 set -euo pipefail
@@ -33,9 +34,12 @@ case "${1:-}" in
     shift
     lint=0
     .venv/bin/ruff check . || lint=$?
+    types=0
+    .venv/bin/mypy || types=$?  # what it checks, and how strictly: [tool.mypy] in pyproject.toml
     tests=0
     .venv/bin/python -m pytest "$@" || tests=$?
     if [ "$lint" -ne 0 ]; then echo "dev.sh: ruff check failed (see above)" >&2; exit "$lint"; fi
+    if [ "$types" -ne 0 ]; then echo "dev.sh: mypy failed (see above)" >&2; exit "$types"; fi
     exit "$tests"
     ;;
   *) echo "usage: bash dev.sh setup|demo|test [pytest args]" >&2; exit 2 ;;

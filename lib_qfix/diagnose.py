@@ -13,21 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from lib_qfix.options import DEFAULTS
-from lib_qfix.registry import create_detector
+from lib_qfix.options import DEFAULTS, Options
+from lib_qfix.prompts.negatives import negative_for_regions
+from lib_qfix.registry import DETECTORS, create_detector
+from lib_qfix.scoring import scorer_for
 from lib_qfix.types import DEFECT, ImageReport, Region, ScoreResult
 
-#: option flag -> registered detector name
-DETECTOR_SWITCHES = (("detect_faces", "face"), ("detect_hands", "hand"), ("detect_text", "text"))
+
+def enabled_detectors(options: Options) -> list[str]:
+    """The registry names of the detectors ``options`` switch on, in table order."""
+    return [d.name for d in DETECTORS if getattr(options, d.switch)]
 
 
-def enabled_detectors(options: Any) -> list[str]:
-    return [name for flag, name in DETECTOR_SWITCHES if getattr(options, flag)]
-
-
-#: detectors that run in a worker thread, overlapping the scorer and MediaPipe: the OCR text model
-#: is the slowest stage and onnxruntime releases the GIL while it runs
-BACKGROUND_DETECTORS = ("text",)
+#: detectors that run in a worker thread, overlapping the scorer (see ``DetectorEntry.background``)
+BACKGROUND_DETECTORS = tuple(d.name for d in DETECTORS if d.background)
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 
@@ -40,14 +39,14 @@ def _background_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def _detect_one(name: str, image: np.ndarray, options: Any, prompt: str) -> tuple[list[Region], str | None]:
+def _detect_one(name: str, image: np.ndarray, options: Options, prompt: str) -> tuple[list[Region], str | None]:
     try:
         return list(create_detector(name).detect(image, options, prompt)), None
     except Exception as e:  # a broken detector is reported, never silent
         return [], f"{name} detector failed: {type(e).__name__}: {e}"
 
 
-def start_detectors(image: np.ndarray, options: Any,
+def start_detectors(image: np.ndarray, options: Options,
                     prompt: str = "") -> Callable[[], tuple[list[Region], list[str]]]:
     """Start the enabled detectors; the returned ``finish()`` gives (regions, warnings) in
     detector order. Background detectors start now; the others run inside ``finish()``, so the
@@ -69,12 +68,12 @@ def start_detectors(image: np.ndarray, options: Any,
     return finish
 
 
-def run_detectors(image: np.ndarray, options: Any, prompt: str = "") -> tuple[list[Region], list[str]]:
+def run_detectors(image: np.ndarray, options: Options, prompt: str = "") -> tuple[list[Region], list[str]]:
     """All enabled detectors on ``image``; returns (regions, warnings)."""
     return start_detectors(image, options, prompt)()
 
 
-def judge_quality(score: ScoreResult, options: Any) -> list[Region]:
+def judge_quality(score: ScoreResult, options: Options) -> list[Region]:
     """Global regions from a score: the scorer's defects (if global checks are on) plus
     ``low_quality`` when the score is under the threshold. Global "ok" judgements stay in
     ``signals`` only, so that reports list what was found, not everything that was checked."""
@@ -86,13 +85,11 @@ def judge_quality(score: ScoreResult, options: Any) -> list[Region]:
     return out
 
 
-def build_report(image: np.ndarray, score: ScoreResult, options: Any = DEFAULTS, *, prompt: str = "",
+def build_report(image: np.ndarray, score: ScoreResult, options: Options = DEFAULTS, *, prompt: str = "",
                  path: str | None = None, warnings: Sequence[str] = (),
                  detections: tuple[list[Region], list[str]] | None = None) -> ImageReport:
     """Report for an already-scored image: runs the detectors (unless ``detections`` are given)
     and builds the negative."""
-    from lib_qfix.prompts.negatives import negative_for_regions
-
     regions, det_warnings = detections if detections is not None else run_detectors(image, options, prompt)
     regions = judge_quality(score, options) + regions
     h, w = image.shape[:2]
@@ -104,11 +101,9 @@ def build_report(image: np.ndarray, score: ScoreResult, options: Any = DEFAULTS,
     )
 
 
-def diagnose(image: np.ndarray, options: Any = DEFAULTS, *, scorer: Any = None, prompt: str = "",
+def diagnose(image: np.ndarray, options: Options = DEFAULTS, *, scorer: Any = None, prompt: str = "",
              path: str | None = None) -> ImageReport:
     """Score and diagnose one RGB uint8 image (the text detector overlaps the scoring)."""
-    from lib_qfix.scoring import scorer_for
-
     warnings: list[str] = []
     if scorer is None:
         scorer, warnings = scorer_for(options)

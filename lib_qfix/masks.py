@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from lib_qfix.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
+from lib_qfix.options import DEFAULTS, Options
 from lib_qfix.types import Box
 
 #: "eyes" face masks without landmarks: the band of the face box that holds the eyes,
@@ -240,10 +241,10 @@ def shape_mask(region: Any, shape_hw: Sequence[int], face_mask: str = "hull") ->
     return box_mask(shape_hw, region.box)
 
 
-def region_mask(region: Any, shape_hw: Sequence[int], options: Any = None) -> np.ndarray:
+def region_mask(region: Any, shape_hw: Sequence[int], options: Options | None = None) -> np.ndarray:
     """The inpaint mask of ``region``: :func:`shape_mask` with ``options.face_mask``, grown by
     ``options.mask_dilation`` px (negative shrinks), then feathered by ``options.mask_feather`` px."""
     if options is None:
-        from lib_qfix.options import DEFAULTS as options
+        options = DEFAULTS
     m = shape_mask(region, shape_hw, options.face_mask)
     return feather(dilate(m, options.mask_dilation), options.mask_feather)

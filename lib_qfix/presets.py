@@ -29,11 +29,21 @@ from typing import Any
 
 from lib_qfix.fileio import atomic_write_text, sweep_stale_temps
 from lib_qfix.lru import LRU
-from lib_qfix.options import DEFAULTS, SCHEMA_VERSION, OptionError, coerce_values, diff, validate
+from lib_qfix.options import (
+    DEFAULTS,
+    META_KEYS,
+    SCHEMA_VERSION,
+    OptionError,
+    Options,
+    coerce_values,
+    diff,
+    validate,
+)
 
 #: the bundled presets' folder (a real folder: QFix is never imported from a zip)
 BUNDLED_DIR = Path(str(importlib.resources.files("lib_qfix") / "data" / "presets"))
-NOT_IN_PRESETS = ("enable", "preset")
+#: the meta fields (``enable``, ``preset``): chosen by the caller, never stored in a preset
+NOT_IN_PRESETS = META_KEYS
 TOP_LEVEL_KEYS = ("schema_version", "name", "description", "options")
 MAX_NAME = 64
 MAX_DESCRIPTION = 500  # characters
@@ -229,8 +239,8 @@ class Resolved:
     """``options`` = defaults < preset < explicit; ``baseline`` = defaults < preset (what the
     infotext's recorded differences are relative to). Both name the preset in ``preset``."""
 
-    options: Any
-    baseline: Any
+    options: Options
+    baseline: Options
 
 
 def resolve(preset: str | None, explicit: Mapping[str, Any] | None = None,
@@ -246,7 +256,7 @@ def resolve(preset: str | None, explicit: Mapping[str, Any] | None = None,
 
 
 def resolve_options(preset: str | None, explicit: Mapping[str, Any] | None = None,
-                    user_dir: str | Path | None = None) -> Any:
+                    user_dir: str | Path | None = None) -> Options:
     """``resolve(...).options``: defaults < preset < explicit."""
     return resolve(preset, explicit, user_dir).options
 
@@ -256,7 +266,7 @@ def is_bundled(name: str) -> bool:
     return name.lower() in {n.lower() for n in _files(BUNDLED_DIR)}
 
 
-def save_preset(name: str, options: Any, user_dir: str | Path | None = None, description: str = "") -> Path:
+def save_preset(name: str, options: Options | Mapping[str, Any], user_dir: str | Path | None = None, description: str = "") -> Path:
     """Write the user preset ``name`` atomically (temp file in the same folder, fsync, rename;
     stale temp files of killed saves are swept) and return its path. ``description``: at most
     :data:`MAX_DESCRIPTION` characters. ``options``: an Options record (stored as its difference from the defaults)

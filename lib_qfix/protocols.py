@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from lib_qfix.options import Options
 from lib_qfix.types import Region, ScoreResult
 
 
@@ -34,7 +35,7 @@ class InpaintParams:
     scheduler: str = ""
 
     @classmethod
-    def from_options(cls, options: Any) -> InpaintParams:
+    def from_options(cls, options: Options) -> InpaintParams:
         return cls(int(options.inpaint_padding), int(options.inpaint_resolution), float(options.denoise),
                    int(options.steps), float(options.cfg_scale), str(options.sampler), str(options.scheduler))
 
@@ -49,7 +50,7 @@ class RestoreParams:
     codeformer_weight: float = 0.5
 
     @classmethod
-    def from_options(cls, options: Any) -> RestoreParams:
+    def from_options(cls, options: Options) -> RestoreParams:
         return cls(str(options.face_restorer), float(options.restore_visibility),
                    float(options.codeformer_weight))
 
@@ -76,7 +77,7 @@ class Detector(Protocol):
 
     name: str
 
-    def detect(self, image: np.ndarray, options: Any, prompt: str = "") -> list[Region]:
+    def detect(self, image: np.ndarray, options: Options, prompt: str = "") -> list[Region]:
         """Regions found in ``image`` under ``options`` (confidence, size limits, …)."""
         ...
 

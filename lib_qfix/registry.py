@@ -4,6 +4,10 @@ A factory is registered under a name with the dotted path of a callable (so that
 imported until first use). ``create_scorer(name, **config)`` builds once per (name, config) and is
 safe to call from several threads: the first caller builds, the others wait for the same object.
 
+:data:`DETECTORS` is the one table of QFix's detectors: name, the bool option that switches it on,
+factory, whether it runs in the background. The options each one reads and the names the CLI and
+the filter tab use are derived from it and the options schema (:mod:`lib_qfix.options.derived`).
+
 Every cache is an LRU with a count budget per family (:data:`BUDGETS`): a long-running server that
 is asked for many configurations keeps only the most recent ones. Families: ``scorer``,
 ``detector``, and shared resources built through :func:`shared` (``clip``: loaded CLIP models,
@@ -17,6 +21,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from lib_qfix.lru import LRU
@@ -28,11 +33,33 @@ _SCORERS: dict[str, str] = {
     "clip-iqa": "lib_qfix.scoring.clip_iqa:create_clip_iqa",
     "clip-iqa+learned": "lib_qfix.scoring.clip_iqa:create_clip_iqa_learned",
 }
-_DETECTORS: dict[str, str] = {
-    "face": "lib_qfix.detect.faces:FaceDetector",
-    "hand": "lib_qfix.detect.hands:HandDetector",
-    "text": "lib_qfix.detect.text:TextDetector",
-}
+
+
+@dataclass(frozen=True)
+class DetectorEntry:
+    """One of QFix's detectors. ``name``: registry name and ``Region.source``; ``switch``: the bool
+    option that turns it on (``detect_<choice>``: without the prefix it is the name the CLI's
+    ``--detect`` and the filter tab use); ``factory``: dotted path of the class; ``background``: runs in
+    a worker thread, overlapping the scorer and MediaPipe (the OCR text model is the slowest stage and
+    onnxruntime releases the GIL while it runs)."""
+
+    name: str
+    switch: str
+    factory: str
+    background: bool = False
+
+    @property
+    def choice(self) -> str:
+        """How the CLI (``--detect faces,text``) and the filter tab name this detector."""
+        return self.switch.removeprefix("detect_")
+
+
+DETECTORS: tuple[DetectorEntry, ...] = (
+    DetectorEntry("face", "detect_faces", "lib_qfix.detect.faces:FaceDetector"),
+    DetectorEntry("hand", "detect_hands", "lib_qfix.detect.hands:HandDetector"),
+    DetectorEntry("text", "detect_text", "lib_qfix.detect.text:TextDetector", background=True),
+)
+_DETECTORS: dict[str, str] = {d.name: d.factory for d in DETECTORS}
 
 #: entries kept per family (a CLIP model is 100 MB - 1.7 GB; a scorer is light apart from its model)
 BUDGETS: dict[str, int] = {"scorer": 4, "detector": 8, "clip": 2}

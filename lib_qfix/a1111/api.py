@@ -26,6 +26,8 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from lib_qfix import __version__
+from lib_qfix.options import DETECTORS_OFF, SCHEMA_VERSION, OptionError, Options, json_schema
+from lib_qfix.options.policy import RESOURCE_FIELDS
 
 MAX_BASE64_CHARS = 48 * 1024 * 1024
 #: request body limit, bytes: the largest base64 image plus 1 MiB for options and prompt
@@ -118,16 +120,15 @@ def decode_image(text: str) -> np.ndarray:
                          f"{MAX_PIXELS} pixels") from None
 
 
-def _option_error(e: Any) -> HTTPException:
+def _option_error(e: OptionError) -> HTTPException:
     return _fail(["body", "options", e.field], f"{e.field}: {e.value!r} is not allowed; {e.allowed}")
 
 
-def parse_options(data: dict[str, Any]) -> Any:
+def parse_options(data: dict[str, Any]) -> Options:
     """Options dict over its preset and the defaults, through the server's client policy and
     device setting; 422 naming ``options.<field>``."""
     from lib_qfix.a1111.args import parse_args
     from lib_qfix.a1111.settings import apply_device, default_preset, user_preset_dir
-    from lib_qfix.options import OptionError
 
     try:
         return apply_device(parse_args([{"enable": True, **data}], default_preset(), user_preset_dir()).options)
@@ -149,13 +150,12 @@ def run_report(raw: bytes, detectors: bool) -> dict[str, Any]:
     """Parse, check and diagnose one request body (blocking; runs in the thread pool)."""
     from lib_qfix.a1111.settings import use_models_dir
     from lib_qfix.diagnose import diagnose
-    from lib_qfix.options import OptionError
 
     text, data, prompt = parse_body(raw)
     del raw
     options = parse_options(data)
     if not detectors:  # the same as `qfix score`: every detector off, global judgements kept
-        options = options.replace(detect_faces=False, detect_hands=False, detect_text=False)
+        options = options.replace(**DETECTORS_OFF)
     image = decode_image(text)
     del text
     use_models_dir()
@@ -168,8 +168,6 @@ def run_report(raw: bytes, detectors: bool) -> dict[str, Any]:
 def _schema() -> dict[str, Any]:
     """The options JSON schema with this server's allowed values for resource options."""
     from lib_qfix.a1111.settings import allowed_values, server_defaults
-    from lib_qfix.options import json_schema
-    from lib_qfix.options.policy import RESOURCE_FIELDS
 
     schema, base = json_schema(), server_defaults()
     for key in RESOURCE_FIELDS:
@@ -182,8 +180,6 @@ def build_router() -> APIRouter:
 
     @r.get("/version")
     def version() -> dict[str, Any]:
-        from lib_qfix.options import SCHEMA_VERSION
-
         return {"version": __version__, "schema_version": SCHEMA_VERSION}
 
     @r.get("/schema")

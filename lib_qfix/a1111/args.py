@@ -19,18 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lib_qfix.options import DEFAULTS, FIELDS, OptionError, coerce_values, from_positional
+from lib_qfix.options import DEFAULTS, FIELDS, OptionError, Options, coerce_values, from_positional
 
 
 @dataclass(frozen=True)
 class ParsedArgs:
     """``options`` to run with; ``baseline`` the preset's options (infotext records the difference)."""
 
-    options: Any
-    baseline: Any
+    options: Options
+    baseline: Options
 
 
-def preset_options(name: str, user_dir: str | None = None) -> Any:
+def preset_options(name: str, user_dir: str | None = None) -> Options:
     """The options of preset ``name`` over the defaults (raises OptionError naming ``preset``)."""
     from lib_qfix.presets import PresetError, resolve_options
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from modules import script_callbacks
 
-from lib_qfix.options import FIELDS, positional
+from lib_qfix.options import DEFAULTS, FIELDS, PRESET_INFOTEXT_KEY, positional
 from lib_qfix.options.schema import FIELD_BY_INFOTEXT
 
 
@@ -20,11 +20,11 @@ def fill_missing_on_paste(infotext: str, params: dict[str, Any]) -> None:
     from lib_qfix.a1111.args import preset_options
     from lib_qfix.a1111.settings import default_preset, user_preset_dir
 
-    name = params.get("QFix preset") or default_preset()
+    name = params.get(PRESET_INFOTEXT_KEY) or default_preset()
     try:
         base = preset_options(str(name), user_preset_dir())
     except Exception:
-        from lib_qfix.options import DEFAULTS as base
+        base = DEFAULTS
     for f, value in zip(FIELDS, positional(base), strict=True):
         params.setdefault(f.infotext_key, str(value))
 

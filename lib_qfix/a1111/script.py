@@ -74,7 +74,8 @@ class QFixScript(scripts.Script):
         except Exception as e:  # never fail the generation; say why in the infotext
             log.warning("QFix: image %s left untouched: %s", index, e, exc_info=parsed is not None)
             try:
-                set_infotext(p, index, error_infotext(e, parsed and parsed.options, parsed and parsed.baseline))
+                set_infotext(p, index, error_infotext(e, parsed.options if parsed else None,
+                                                      parsed.baseline if parsed else None))
             except Exception:
                 log.exception("QFix: could not write the error to the infotext")
 

@@ -27,10 +27,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from lib_qfix.options import DEFAULTS, Options
 from lib_qfix.options.fields import DEVICES
 
 SECTION = ("qfix", "QFix")
-CLIP_MODELS, CLIP_WEIGHTS = "RN50", "openai"
+#: what clients may choose when the settings are left as they are: the options' own defaults
+CLIP_MODELS, CLIP_WEIGHTS = DEFAULTS.clip_model, DEFAULTS.clip_pretrained
 
 
 def _opt(key: str, default: Any) -> Any:
@@ -59,7 +61,7 @@ def save_before() -> bool:
     return bool(_opt("qfix_save_before", False))
 
 
-def apply_device(options: Any) -> Any:
+def apply_device(options: Options) -> Options:
     """The scorer device setting wins over ``device == "auto"`` in options."""
     dev = _opt("qfix_scorer_device", "auto")
     if options.device == "auto" and dev in DEVICES and dev != "auto":
@@ -103,10 +105,9 @@ def available_devices() -> tuple[str, ...]:
     return tuple(found)
 
 
-def server_defaults() -> Any:
+def server_defaults() -> Options:
     """The options of the server's default preset (the built-in defaults if it cannot be read)."""
     from lib_qfix.a1111.args import preset_options
-    from lib_qfix.options import DEFAULTS
 
     try:
         return preset_options(default_preset(), user_preset_dir())
@@ -114,7 +115,7 @@ def server_defaults() -> Any:
         return DEFAULTS
 
 
-def allowed_values(key: str, defaults: Any = None) -> tuple[str, ...]:
+def allowed_values(key: str, defaults: Options | None = None) -> tuple[str, ...]:
     """The values clients may give the resource option ``key`` on this server (see module doc);
     ``defaults``: :func:`server_defaults` if already at hand. A resource option without a rule
     here allows only the default preset's value."""
@@ -133,7 +134,7 @@ def allowed_values(key: str, defaults: Any = None) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*listed, getattr(base, key))))
 
 
-def check_client_options(options: Any) -> None:
+def check_client_options(options: Options) -> None:
     """Raise OptionError naming the field when ``options`` name a path or a resource this server
     does not offer (see :mod:`lib_qfix.options.policy`)."""
     from lib_qfix.options.policy import check_client_options as check

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -39,6 +38,9 @@ from lib_qfix.detect.nms import iou
 from lib_qfix.fix import local_stats as ls
 from lib_qfix.fix.outcome import RegionCheck
 from lib_qfix.fix.plan import FixGroup
+from lib_qfix.options import Options
+from lib_qfix.protocols import Detector
+from lib_qfix.registry import create_detector
 from lib_qfix.types import Box, Region
 
 #: (before image, after image, the groups the round repainted) -> one check per repainted region
@@ -106,12 +108,10 @@ class FidelityChecker:
     """The real :data:`RegionChecker`: the registered detectors (``create_detector(kind)``) and
     :mod:`lib_qfix.fix.local_stats`. ``options`` give the detectors' settings and the mask feather."""
 
-    def __init__(self, options: Any, prompt: str = "",
-                 detector_for: Callable[[str], Any] | None = None) -> None:
-        from lib_qfix.registry import create_detector
-
+    def __init__(self, options: Options, prompt: str = "",
+                 detector_for: Callable[[str], Detector] | None = None) -> None:
         self.prompt = prompt
-        self.detector_for: Callable[[str], Any] = detector_for or create_detector
+        self.detector_for: Callable[[str], Detector] = detector_for or create_detector
         self.feather = int(getattr(options, "mask_feather", 4))
         self.options = options.replace(
             face_min_area=0.0, face_max_area=1.0, hand_min_area=0.0, hand_max_area=1.0, hand_crops=False,
@@ -201,6 +201,6 @@ class FidelityChecker:
         return out
 
 
-def region_checker(options: Any, prompt: str = "") -> RegionChecker:
+def region_checker(options: Options, prompt: str = "") -> RegionChecker:
     """The default region checker (real detectors) for ``options``."""
     return FidelityChecker(options, prompt)

@@ -20,7 +20,7 @@ from typing import Any
 from lib_qfix import __version__
 from lib_qfix.errors import error_text as describe
 from lib_qfix.fix.outcome import FixOutcome
-from lib_qfix.options import OptionError, to_infotext
+from lib_qfix.options import OptionError, Options, to_infotext
 
 SCORE_BEFORE = "QFix score before"
 SCORE_AFTER = "QFix score after"
@@ -47,7 +47,8 @@ def _q(x: float | None) -> str | None:
     return None if x is None else f"{float(x):.3f}"
 
 
-def outcome_infotext(outcome: FixOutcome, options: Any, preset_options: Any = None) -> dict[str, Any]:
+def outcome_infotext(outcome: FixOutcome, options: Options,
+                     preset_options: Options | None = None) -> dict[str, Any]:
     """Infotext pairs for one processed image (None values are left out by the host)."""
     out: dict[str, Any] = dict(to_infotext(options, preset_options))
     out[SCORE_BEFORE] = _q(outcome.quality_before)
@@ -70,7 +71,8 @@ def _failures(outcome: FixOutcome) -> list[str]:
     return [f"{a.kind}: {a.reason}" for r in outcome.rounds for a in r.actions if a.status == "failed"]
 
 
-def error_infotext(e: BaseException | str, options: Any = None, preset_options: Any = None) -> dict[str, Any]:
+def error_infotext(e: BaseException | str, options: Options | None = None,
+                   preset_options: Options | None = None) -> dict[str, Any]:
     """Infotext for an image QFix could not process (left untouched)."""
     out: dict[str, Any] = dict(to_infotext(options, preset_options)) if options is not None else {}
     out[ERROR] = e if isinstance(e, str) else error_text(e)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from lib_qfix.fix.fidelity import RegionChecker
 from lib_qfix.fix.merit import decide, merit
 from lib_qfix.fix.outcome import FAILED, SKIPPED, FixAction, FixOutcome, RegionCheck, RoundRecord
 from lib_qfix.fix.plan import FixGroup, global_defects, plan_round
+from lib_qfix.options import Options
 from lib_qfix.prompts.negatives import additions_for_regions, merge_negative
 from lib_qfix.protocols import FaceRestorer, Inpainter, InpaintParams, RestoreParams
 from lib_qfix.types import ImageReport
@@ -83,7 +83,7 @@ class _Search:
         return rec
 
 
-def run_fix_loop(image: np.ndarray, options: Any, *, diagnose: Diagnose, inpainter: Inpainter,
+def run_fix_loop(image: np.ndarray, options: Options, *, diagnose: Diagnose, inpainter: Inpainter,
                  restorer: FaceRestorer | None = None, prompt: str = "", negative: str = "", seed: int = 0,
                  regenerate: Regenerate | None = None, report: ImageReport | None = None,
                  should_stop: StopCheck = _never_stop, check_regions: RegionChecker | None = None) -> FixOutcome:
@@ -108,7 +108,7 @@ def run_fix_loop(image: np.ndarray, options: Any, *, diagnose: Diagnose, inpaint
                       stopped)
 
 
-def _regenerate_phase(search: _Search, options: Any, diagnose: Diagnose, regenerate: Regenerate,
+def _regenerate_phase(search: _Search, options: Options, diagnose: Diagnose, regenerate: Regenerate,
                       prompt: str, negative: str, seed: int, should_stop: StopCheck) -> str:
     """Global defects cannot be inpainted: regenerate on the same seed with the augmented negative.
     Returns a stop reason ("" to go on to the inpaint rounds)."""
@@ -122,7 +122,7 @@ def _regenerate_phase(search: _Search, options: Any, diagnose: Diagnose, regener
     return ""
 
 
-def _inpaint_phase(search: _Search, options: Any, diagnose: Diagnose, inpainter: Inpainter,
+def _inpaint_phase(search: _Search, options: Options, diagnose: Diagnose, inpainter: Inpainter,
                    restorer: FaceRestorer | None, prompt: str, negative: str, seed: int,
                    should_stop: StopCheck, check_regions: RegionChecker | None) -> str:
     """Local inpainting rounds, each from the best image so far; returns why they ended."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from lib_qfix.masks import keep_largest, merge, region_mask
+from lib_qfix.options import NEGATIVE_FIELD, PROMPT_FIELD, Options
 from lib_qfix.prompts.negatives import (
     additions_for_regions,
     expand_prompt,
@@ -22,10 +22,6 @@ from lib_qfix.prompts.negatives import (
 )
 from lib_qfix.types import LOCAL_KINDS, ImageReport, Region
 
-#: the options field holding the prompt / extra negative template for each kind
-PROMPT_FIELD = {"face": "face_prompt", "hand": "hand_prompt", "watermark": "text_prompt", "text": "text_prompt"}
-NEGATIVE_FIELD = {"face": "face_negative", "hand": "hand_negative", "watermark": "text_negative",
-                  "text": "text_negative"}
 #: kinds that "fix_all" repaints even when judged ok
 FIX_ALL_KINDS = ("face", "hand")
 
@@ -41,7 +37,7 @@ class FixGroup:
     negative: str
 
 
-def select_regions(report: ImageReport, options: Any) -> list[Region]:
+def select_regions(report: ImageReport, options: Options) -> list[Region]:
     """Local regions to repaint under ``options.mode`` (boxed regions only)."""
     if options.mode == "score_only":
         return []
@@ -69,7 +65,7 @@ def top_k(regions: list[Region], k: int) -> list[Region]:
     return out
 
 
-def kind_prompt(kind: str, options: Any, image_prompt: str, regions: Sequence[Region] = ()) -> str:
+def kind_prompt(kind: str, options: Options, image_prompt: str, regions: Sequence[Region] = ()) -> str:
     """The inpaint prompt for ``kind``: its template with ``[PROMPT]`` replaced by the image's prompt
     (an empty template means the image's own prompt), followed by the catalogue's positive terms
     for the defects of ``regions`` that it does not already hold (e.g. "separated fingers")."""
@@ -78,7 +74,7 @@ def kind_prompt(kind: str, options: Any, image_prompt: str, regions: Sequence[Re
     return merge_negative(base, [(word, 1.0) for word in positives_for_regions(regions)])
 
 
-def kind_negative(kind: str, regions: list[Region], options: Any, image_negative: str) -> str:
+def kind_negative(kind: str, regions: list[Region], options: Options, image_negative: str) -> str:
     """The image's negative merged with the catalogue's weighted negatives for the defects in
     ``regions`` plus the kind's and the extra negative from options (for regions judged ok, as in
     "fix_all", only the kind's and the extra negative are added)."""
@@ -89,7 +85,7 @@ def kind_negative(kind: str, regions: list[Region], options: Any, image_negative
     return merge_negative(base, additions_for_regions(regions, options))
 
 
-def plan_round(report: ImageReport, options: Any, image_prompt: str = "", image_negative: str = "") -> list[FixGroup]:
+def plan_round(report: ImageReport, options: Options, image_prompt: str = "", image_negative: str = "") -> list[FixGroup]:
     """The inpaint passes for one round, in a stable order (faces, hands, watermarks, text).
 
     ``mask_merge == "merge"`` puts all regions of a kind into one pass; ``"none"`` gives one pass

@@ -1,58 +1,48 @@
-"""The declarative field record and per-field validation.
+"""The declarative field record, the helper that declares one option, and per-field validation.
 
-A :class:`Field` says everything about one option: its key (API/preset/JSON name), type,
-default, UI label and widget, infotext key, range or choices, and help text. Everything
-else (UI, API validation, presets, infotext, JSON schema) is generated from these records.
+Each option is declared once, as an attribute of :class:`lib_qfix.options.Options` whose default is
+:func:`option` (its type is the attribute's annotation; label, help, group, range, choices, role,
+server flags and readers ride along in the dataclass field's metadata). A :class:`Field` is the
+record built from one such declaration: key (API/preset/JSON name), kind, default, UI label and
+widget, infotext key, range or choices, help, role, who reads it. Everything else (UI, API
+validation, presets, infotext, JSON schema, the per-kind prompt tables, the detectors' cache keys)
+is generated from these records.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
-import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from lib_qfix.errors import Elided, OptionError
 
-class Elided:
-    """Stands for a value too large to show: its ``repr`` is cut (``reprlib``, bounded work)."""
+__all__ = ["META", "OPTION", "KIND_NEGATIVE", "KIND_PROMPT", "ROLES", "STAGES", "Elided", "Field", "OptionError",
+           "closest", "option"]
 
-    def __init__(self, value: Any):
-        r = reprlib.Repr()
-        r.maxstring, r.maxother, r.maxlevel = MAX_SHOWN, MAX_SHOWN, 3
-        size = f" ({len(value)} characters)" if isinstance(value, str) else ""
-        self.text = r.repr(value) + size
+T = TypeVar("T")
 
-    def __repr__(self) -> str:
-        return self.text
+#: roles (``Field.role``). ``option``: an ordinary option (stored in presets, written to infotext
+#: when it differs from the preset). ``meta``: says whether and from which preset QFix runs
+#: (``enable``, ``preset``): chosen by the caller, never stored in a preset, always written to
+#: infotext, shown in the panel's top row and left alone when a preset is loaded. ``kind_prompt`` /
+#: ``kind_negative``: the inpaint prompt template / extra negative for the region kinds in
+#: ``Field.serves``.
+OPTION, META, KIND_PROMPT, KIND_NEGATIVE = "option", "meta", "kind_prompt", "kind_negative"
+ROLES = (OPTION, META, KIND_PROMPT, KIND_NEGATIVE)
 
+#: who reads options (``Field.read_by``), besides the detectors (named as in the registry, e.g.
+#: "face"): ``host`` the A1111 adapter, ``scorer`` the scorer's configuration, ``diagnose`` the
+#: global judgement and detector switches, ``plan`` which regions are repainted with which prompts,
+#: ``prompts`` the weighted negatives, ``masks`` the inpaint masks, ``inpaint`` / ``restore`` the
+#: parameter records the ports receive, ``fidelity`` the repainted-region checks, ``loop`` the fix loop.
+STAGES = ("host", "scorer", "diagnose", "plan", "prompts", "masks", "inpaint", "restore", "fidelity", "loop")
 
-#: characters of a rejected value that error messages show
-MAX_SHOWN = 100
-
-
-def _shown(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, str) and len(value) <= MAX_SHOWN:
-        return value
-    return Elided(value)
-
-
-class OptionError(ValueError):
-    """Bad option value. ``field`` names the option, ``value`` is what was given (a large value is
-    replaced by an :class:`Elided` stand-in, so that every message stays short),
-    ``allowed`` says what is accepted; ``source`` (a preset file, "API", …) where known."""
-
-    def __init__(self, field: str, value: Any, allowed: str, source: str | None = None):
-        value = _shown(value)
-        self.field, self.value, self.allowed, self.source = field, value, allowed, source
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field}: {value!r} is not allowed; {allowed}")
-
-    def with_source(self, source: str) -> OptionError:
-        return OptionError(self.field, self.value, self.allowed, source)
+#: the metadata key under which :func:`option` stores a field's facts
+FACTS = "qfix"
 
 
 def closest(name: str, candidates: Sequence[str]) -> str | None:
@@ -77,6 +67,10 @@ class Field:
     file); a shared server lets clients choose only among the values it allows (see
     :mod:`lib_qfix.options.policy`). ``path_like``: the value may name a file, so a client of a
     shared server must not be able to give a path.
+
+    ``role`` is one of :data:`ROLES`; ``serves`` the region kinds a ``kind_prompt`` /
+    ``kind_negative`` field is for; ``read_by`` who reads the value (detector names and
+    :data:`STAGES`): a detector's readers make its cache key.
     """
 
     key: str
@@ -95,6 +89,19 @@ class Field:
     check: Callable[[str], None] | None = None
     resource: bool = False
     path_like: bool = False
+    role: str = OPTION
+    serves: tuple[str, ...] = ()
+    read_by: tuple[str, ...] = ()
+
+    @classmethod
+    def declared(cls, f: dataclasses.Field[Any], annotation: Any) -> Field:
+        """The record of one attribute of ``Options`` declared with :func:`option`."""
+        facts = dict(f.metadata[FACTS])
+        kind = "choice" if facts.get("choices") is not None else _KINDS.get(annotation)
+        if kind is None or (kind == "choice" and annotation is not str):
+            raise TypeError(f"option {f.name}: type {annotation!r}; allowed: bool, int, float, str "
+                            "(str with choices for a choice)")
+        return cls(f.name, kind, f.default, **facts)
 
     @property
     def infotext_key(self) -> str:
@@ -199,3 +206,23 @@ def _fmt(x: float | None) -> str:
     if x is None:
         return "any"
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+_KINDS: dict[Any, str] = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+def option(default: T, label: str, help: str, group: str, minimum: float | None = None,
+           maximum: float | None = None, step: float | None = None, *, read_by: tuple[str, ...],
+           choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None, free_choice: bool = False,
+           multiline: bool = False, max_length: int | None = None, check: Callable[[str], None] | None = None,
+           resource: bool = False, path_like: bool = False, role: str = OPTION,
+           serves: tuple[str, ...] = ()) -> T:
+    """Declare one option as the default of an ``Options`` attribute: ``x: float = option(0.5, ...)``.
+    The attribute's annotation is its type; the other facts of its :class:`Field` are kept in the
+    dataclass field's metadata (see :class:`Field` for their meaning)."""
+    facts = dict(label=label, help=help, group=group, minimum=minimum, maximum=maximum, step=step,
+                 choices=choices, free_choice=free_choice, multiline=multiline, max_length=max_length,
+                 check=check, resource=resource, path_like=path_like, role=role, serves=tuple(serves),
+                 read_by=tuple(read_by))
+    return dataclasses.field(default=default, metadata={FACTS: facts})
+

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lib_qfix.options.field import OptionError
-from lib_qfix.options.fields import FIELDS
+from lib_qfix.options.fields import FIELDS, Options
 
 PATH_LIKE_FIELDS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.path_like)
 RESOURCE_FIELDS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.resource)
@@ -36,7 +36,7 @@ def check_path(key: str, value: Any) -> None:
                                       "files are chosen by name from the server's own folders)")
 
 
-def check_client_options(options: Any, allowed: Callable[[str], Sequence[str]]) -> None:
+def check_client_options(options: Options, allowed: Callable[[str], Sequence[str]]) -> None:
     """Raise :class:`OptionError` for the first path-like value, then for the first resource value
     that ``allowed(key)`` does not list (the message lists what is allowed)."""
     for key in PATH_LIKE_FIELDS:

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from lib_qfix.options import DEFAULTS, NEGATIVE_FIELD, Options
 from lib_qfix.prompts.attention import BREAK_CHUNK, emit, format_weight, join_terms, split_terms
 from lib_qfix.prompts.catalogue import CATALOGUE, KIND_DEFAULT_DEFECT
 
@@ -32,9 +33,6 @@ Term = tuple[str, float]
 #: inclusive range every added weight is clamped to
 WEIGHT_RANGE = (0.5, 1.8)
 PROMPT_TOKEN = "[PROMPT]"
-#: region kind -> the option holding the user's negative for that kind
-KIND_NEGATIVE_OPTION = {"face": "face_negative", "hand": "hand_negative",
-                        "watermark": "text_negative", "text": "text_negative"}
 
 
 # A1111 prompt editing / alternation ("[cat:dog:0.5]", "[cat|dog]") is resolved before attention
@@ -150,7 +148,7 @@ def _region_defects(region: Any) -> tuple[str, ...]:
     return (fallback,) if fallback else ()
 
 
-def additions_for_regions(regions: Iterable[Any], options: Any = None) -> list[Term]:
+def additions_for_regions(regions: Iterable[Any], options: Options | None = None) -> list[Term]:
     """Weighted negative terms for the defective regions (``Region.is_defect``), deduplicated.
 
     Order: catalogue terms per region and defect (weights x ``negative_strength``, clamped), then
@@ -160,7 +158,7 @@ def additions_for_regions(regions: Iterable[Any], options: Any = None) -> list[T
     name is skipped with a ``UserWarning``.
     """
     if options is None:
-        from lib_qfix.options import DEFAULTS as options
+        options = DEFAULTS
     strength = float(getattr(options, "negative_strength", 1.0))
     defective = [r for r in regions if r.is_defect]
     if not defective:
@@ -176,7 +174,7 @@ def additions_for_regions(regions: Iterable[Any], options: Any = None) -> list[T
             terms.extend((t, clamp_weight(w * strength)) for t, w in entry.negatives)
     seen_options: list[str] = []
     for region in defective:
-        opt = KIND_NEGATIVE_OPTION.get(region.kind)
+        opt = NEGATIVE_FIELD.get(region.kind)
         if opt and opt not in seen_options:
             seen_options.append(opt)
     for opt in [*seen_options, "extra_negative"]:
@@ -184,7 +182,7 @@ def additions_for_regions(regions: Iterable[Any], options: Any = None) -> list[T
     return dedupe(terms)
 
 
-def negative_for_regions(regions: Iterable[Any], options: Any = None) -> str:
+def negative_for_regions(regions: Iterable[Any], options: Options | None = None) -> str:
     """The suggested weighted negative for the defective regions ("" when there are none)."""
     return merge_negative("", additions_for_regions(regions, options))
 

@@ -3,16 +3,19 @@ the offline scorer (with a warning) when CLIP weights are not available."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib_qfix.registry import create_scorer
+
+if TYPE_CHECKING:  # only for types: the options schema imports this package (its prompt-pair sets)
+    from lib_qfix.options import Options
 
 
 class WeightsUnavailable(RuntimeError):
     """Model weights are not on disk and cannot be downloaded; the message says where to put them."""
 
 
-def scorer_config(options: Any) -> dict[str, Any]:
+def scorer_config(options: Options) -> dict[str, Any]:
     """The registry config for the scorer named by ``options.scorer`` (hashable values only)."""
     if options.scorer == "offline":
         return {}
@@ -28,7 +31,7 @@ def scorer_config(options: Any) -> dict[str, Any]:
     return cfg
 
 
-def scorer_for(options: Any) -> tuple[Any, list[str]]:
+def scorer_for(options: Options) -> tuple[Any, list[str]]:
     """(scorer, warnings) for ``options``; never raises for missing weights."""
     if options.scorer == "offline":
         return create_scorer("offline"), []

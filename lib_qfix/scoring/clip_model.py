@@ -38,6 +38,8 @@ from lib_qfix.scoring import WeightsUnavailable
 
 log = logging.getLogger("qfix")
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+#: where CLIP can run ("auto": CUDA, then MPS, then the CPU); also "cuda:N" for one GPU
+DEVICES = ("auto", "cpu", "cuda", "mps")
 #: text features kept per model (one (D,) float32 vector each: 2-4 KiB; prompt pairs and prompts)
 TEXT_CACHE = 256
 
@@ -111,8 +113,8 @@ def pick_device(device: str = "auto"):
             device = "mps"
         else:
             device = "cpu"
-    if device not in ("cpu", "cuda", "mps") and not device.startswith("cuda:"):
-        raise ValueError(f"device: {device!r} is not allowed; one of auto, cpu, cuda, mps")
+    if device not in DEVICES[1:] and not device.startswith("cuda:"):
+        raise ValueError(f"device: {device!r} is not allowed; one of {', '.join(DEVICES)}")
     dtype = torch.float16 if device.startswith("cuda") else torch.float32
     return torch.device(device), dtype
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lib_qfix.options.field import OptionError
+from lib_qfix.errors import OptionError
 
 
 @dataclass(frozen=True)
