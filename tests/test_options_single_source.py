@@ -302,28 +302,7 @@ def scan() -> set[tuple[str, str]]:
 
 #: copies in modules other engineers are editing now; the lead wires them to lib_qfix.options and
 #: removes the entry (the test fails on an entry that is no longer a copy, so this list cannot rot)
-PENDING = {
-    ("lib_qfix/filter/job.py", "detector switches"),
-    ("lib_qfix/filter/job.py", "detector names"),
-    ("lib_qfix/filter/job.py", "face detector options"),
-    ("lib_qfix/filter/job.py", "hand detector options"),
-    ("lib_qfix/filter/job.py", "text detector options"),
-    ("lib_qfix/a1111/tab.py", "detector names"),
-    ("lib_qfix/a1111/tab.py", "element id"),
-    ("lib_qfix/a1111/tab.py", "label 'Scorer'"),
-    ("lib_qfix/a1111/tab.py", "label 'Preset'"),
-    ("lib_qfix/a1111/tab.py", "label 'Quality threshold'"),
-    ("lib_qfix/cli/score_cmd.py", "detector switches"),
-    ("lib_qfix/cli/common.py", "scorer names"),
-    ("lib_qfix/cli/filter_cmd.py", "detector names"),
-    ("lib_qfix/cli/filter_cmd.py", "--work-size default"),
-    ("lib_qfix/cli/filter_cmd.py", "--max-pixels default"),
-    ("lib_qfix/cli/filter_cmd.py", "--burst-distance default"),
-    ("lib_qfix/cli/train_cmd.py", "device choices"),
-    ("lib_qfix/cli/train_cmd.py", "--model default"),
-    ("lib_qfix/cli/train_cmd.py", "--pretrained default"),
-    ("lib_qfix/cli/train_cmd.py", "--device default"),
-}
+PENDING: set[tuple[str, str]] = set()
 
 
 def test_no_module_writes_an_option_fact_again():

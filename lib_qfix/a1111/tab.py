@@ -19,17 +19,18 @@ from typing import Any
 
 import gradio as gr
 
+from lib_qfix.a1111 import elements as E
 from lib_qfix.a1111 import settings
+from lib_qfix.a1111.ui import widget
 from lib_qfix.filter import tempdirs
 from lib_qfix.filter.cache import default_cache_path
 from lib_qfix.filter.records import ERROR, KEEP, REJECT, Decision, count_status
 from lib_qfix.filter.scan import ScanError
 from lib_qfix.filter.session import Canceller, FilterSession, MoveRefused, run_session, stage_uploads
-from lib_qfix.options import OptionError
+from lib_qfix.options import DEFAULTS, DETECT_CHOICES, FIELD_BY_KEY, OptionError, Options
 from lib_qfix.presets import names, resolve_options
 from lib_qfix.registry import scorer_names
 
-DETECTORS = ("faces", "hands", "text")
 _cancel = Canceller()  # one per server: the Cancel button stops the run in progress
 
 
@@ -46,7 +47,7 @@ def _presets() -> list[str]:
     return found or ["default"]
 
 
-def _options(scorer: str, preset: str) -> Any:
+def _options(scorer: str, preset: str) -> Options:
     return resolve_options(preset or "default", {"scorer": scorer or "offline"}, settings.user_preset_dir())
 
 
@@ -180,17 +181,18 @@ def build() -> gr.Blocks:
         session = gr.State(None)
         with gr.Row():
             with gr.Column(scale=1):
-                folders = gr.Textbox(label="Folders (one per line)", lines=2, elem_id="qfix_tab_folders")
+                folders = gr.Textbox(label="Folders (one per line)", lines=2, elem_id=E.TAB_FOLDERS)
                 files = gr.File(label="…or upload images", file_count="multiple", file_types=["image"])
                 with gr.Row():
-                    scorer = gr.Dropdown(_scorers(), value="offline", label="Scorer", elem_id="qfix_tab_scorer")
-                    preset = gr.Dropdown(_presets(), value="default", label="Preset", elem_id="qfix_tab_preset")
-                detect = gr.CheckboxGroup(list(DETECTORS), value=[], label="Detectors (slower)")
+                    scorer = gr.Dropdown(_scorers(), value=DEFAULTS.scorer, label=FIELD_BY_KEY["scorer"].label,
+                                         elem_id=E.TAB_SCORER)
+                    preset = gr.Dropdown(_presets(), value=DEFAULTS.preset, label=FIELD_BY_KEY["preset"].label,
+                                         elem_id=E.TAB_PRESET)
+                detect = gr.CheckboxGroup(list(DETECT_CHOICES), value=[], label="Detectors (slower)")
                 with gr.Row():
-                    run_btn = gr.Button("Score", variant="primary", elem_id="qfix_tab_score")
-                    stop_btn = gr.Button("Cancel", elem_id="qfix_tab_cancel")
-                threshold = gr.Slider(0.0, 1.0, value=0.5, step=0.01, label="Quality threshold",
-                                      elem_id="qfix_tab_threshold")
+                    run_btn = gr.Button("Score", variant="primary", elem_id=E.TAB_SCORE)
+                    stop_btn = gr.Button("Cancel", elem_id=E.TAB_CANCEL)
+                threshold = widget(FIELD_BY_KEY["quality_threshold"], DEFAULTS.quality_threshold, E.TAB_THRESHOLD)
                 keep_top = gr.Textbox(label="…or keep the top N or P% (overrides the threshold)", value="")
                 best = gr.Checkbox(False, label="Keep only the best of each near-duplicate burst")
                 summary = gr.Markdown()
@@ -208,7 +210,7 @@ def build() -> gr.Blocks:
                         no_btn = gr.Button("Keep files where they are")
             with gr.Column(scale=3):
                 gallery = gr.Gallery(label="Images, best first", columns=6, object_fit="contain",
-                                     elem_id="qfix_tab_gallery")
+                                     elem_id=E.TAB_GALLERY)
         split = [threshold, keep_top, best]
         run_evt = run_btn.click(score_with_progress, [folders, files, scorer, preset, detect, *split],
                                 [session, gallery, hist, summary, message])
@@ -227,4 +229,4 @@ def build() -> gr.Blocks:
 
 def on_ui_tabs() -> list[tuple[gr.Blocks, str, str]]:
     """The A1111 ``on_ui_tabs`` callback."""
-    return [(build(), "QFix", "qfix_tab")]
+    return [(build(), "QFix", E.TAB)]

@@ -14,7 +14,7 @@ import numpy as np
 
 from lib_qfix.cli import UsageError
 from lib_qfix.imageio import ImageLoadError, find_images, load_image
-from lib_qfix.options import OptionError
+from lib_qfix.options import OptionError, Options, choices_help
 
 PRESET_HELP = "preset name, or a preset file (a path with '/' or ending in .json); default: 'default'"
 
@@ -24,7 +24,7 @@ def add_option_args(p, scorer: bool = True, per_image: bool = True) -> None:
     with ``per_image`` also --prompt and --no-progress. Read back with :func:`resolve_cli_options`."""
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     if scorer:
-        p.add_argument("--scorer", default=None, help="scorer: offline (default), clip-iqa, clip-iqa+learned")
+        p.add_argument("--scorer", default=None, help="scorer: " + choices_help("scorer"))
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="set any option (see `qfix schema`), e.g. --set hand_confidence=0.6")
     if per_image:
@@ -49,7 +49,7 @@ def is_preset_file(value: str) -> bool:
     return any(sep in value for sep in seps) or value.lower().endswith(".json")
 
 
-def resolve_preset_options(preset: str | None, explicit: dict[str, Any]) -> Any:
+def resolve_preset_options(preset: str | None, explicit: dict[str, Any]) -> Options:
     """Options = defaults < preset (a name, or a preset file on the command line) < ``explicit``.
     Raises :class:`UsageError` naming ``--preset`` or the bad option. (The HTTP API still takes
     names only: a path there would read any file of the server.)"""
@@ -72,7 +72,7 @@ def resolve_preset_options(preset: str | None, explicit: dict[str, Any]) -> Any:
         raise UsageError(str(e)) from None
 
 
-def resolve_cli_options(args, **extra: Any) -> Any:
+def resolve_cli_options(args, **extra: Any) -> Options:
     """Options from --preset, --scorer and --set (defaults < preset < explicit)."""
     explicit = parse_sets(getattr(args, "sets", []))
     if getattr(args, "scorer", None):

@@ -17,11 +17,15 @@ from lib_qfix.cli.args import check_output_dir, number, write_or_report
 from lib_qfix.cli.common import add_option_args, resolve_cli_options
 from lib_qfix.cli.filter_files import apply_actions, check_destinations, undo
 from lib_qfix.filter import pipeline
+from lib_qfix.filter.bursts import MAX_DISTANCE
 from lib_qfix.filter.cache import CacheError, default_cache_path
 from lib_qfix.filter.decide import DecideError, check_threshold, parse_keep_top
+from lib_qfix.filter.decode import WORK_SIDE
 from lib_qfix.filter.job import RunConfig, check_detect
 from lib_qfix.filter.records import ERROR, KEEP, REJECT, count_status
 from lib_qfix.filter.scan import ScanError
+from lib_qfix.imageio import MAX_PIXELS
+from lib_qfix.options import DETECT_CHOICES
 
 
 def register(sub) -> None:
@@ -36,17 +40,17 @@ def register(sub) -> None:
     g.add_argument("--keep-top", metavar="N|P%", help="keep the best N images or the best P percent")
     g.add_argument("--best-of-burst", action="store_true", help="keep at most the best image of each "
                    "near-duplicate burst")
-    g.add_argument("--burst-distance", type=number(int, 0, 64), default=10, help="max differing bits of the 64-bit "
-                   "perceptual hash for two shots to be one burst (0..64, default 10)")
+    g.add_argument("--burst-distance", type=number(int, 0, 64), default=MAX_DISTANCE, help="max differing bits of "
+                   f"the 64-bit perceptual hash for two shots to be one burst (0..64, default {MAX_DISTANCE})")
     g.add_argument("--burst-seconds", type=number(float, 0), help="also require shots of a burst to be at "
                    "most this many seconds apart (file modification time; >= 0)")
     s = p.add_argument_group("scoring")
     add_option_args(s, per_image=False)
-    s.add_argument("--detect", default="", help="detectors to run, comma-separated: faces,hands,text "
+    s.add_argument("--detect", default="", help=f"detectors to run, comma-separated: {','.join(DETECT_CHOICES)} "
                    "(default none: the score alone)")
-    s.add_argument("--work-size", type=number(int, 0, 100_000), default=1024, help="long side in pixels "
-                   "images are scored at (0 = full size; default 1024)")
-    s.add_argument("--max-pixels", type=number(int, 1), default=80_000_000, help="skip images with more pixels")
+    s.add_argument("--work-size", type=number(int, 0, 100_000), default=WORK_SIDE, help="long side in pixels "
+                   f"images are scored at (0 = full size; default {WORK_SIDE})")
+    s.add_argument("--max-pixels", type=number(int, 1), default=MAX_PIXELS, help="skip images with more pixels")
     s.add_argument("--batch-size", type=number(int, 1, 4096), default=16, help="images per scorer call "
                    "(1..4096, default 16)")
     s.add_argument("--workers", type=number(int, 0, 1024), default=0, help="decode threads (0 = one per CPU)")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lib_qfix.cli import UsageError
 from lib_qfix.cli.args import number
+from lib_qfix.options import DEFAULTS, FIELD_BY_KEY
 
 IMAGE_COLUMNS = ("image", "file", "filename", "path", "name")
 SCORE_COLUMNS = ("score", "mos", "quality", "label")
@@ -29,9 +30,11 @@ def register(sub) -> None:
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("--out", help="output file (.safetensors is added when missing)")
     out.add_argument("--name", help="save as <models folder>/prompts/NAME.safetensors")
-    p.add_argument("--model", default="RN50", help="open_clip model name or config .json (default RN50)")
-    p.add_argument("--pretrained", default="openai", help="pretrained tag or checkpoint file (default openai)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--model", default=DEFAULTS.clip_model,
+                   help=f"open_clip model name or config .json (default {DEFAULTS.clip_model})")
+    p.add_argument("--pretrained", default=DEFAULTS.clip_pretrained,
+                   help=f"pretrained tag or checkpoint file (default {DEFAULTS.clip_pretrained})")
+    p.add_argument("--device", default=DEFAULTS.device, choices=FIELD_BY_KEY["device"].choice_list())
     p.add_argument("--models-dir", default=None, help="models folder (default $QFIX_MODELS or ~/.cache/qfix/models)")
     p.add_argument("--epochs", type=number(int, 1, 100_000), default=30)
     p.add_argument("--lr", type=number(float, 0, 10, lo_open=True), default=2e-3,

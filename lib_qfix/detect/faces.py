@@ -17,8 +17,6 @@ eye outlines, "box" none (use the box); without a mesh the box is used and a rea
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
 import numpy as np
 
@@ -27,6 +25,7 @@ from lib_qfix.detect.cropping import cropped_reason
 from lib_qfix.detect.face_boxes import RawFace, detect_face_boxes
 from lib_qfix.detect.mediapipe_runtime import check_image, solution
 from lib_qfix.detect.nms import area, scale_box, to_int_box
+from lib_qfix.options import Options
 from lib_qfix.types import DEFECT, OK, Region
 
 MAX_MESH_FACES = 8
@@ -44,7 +43,7 @@ class FaceDetector:
 
     name = "face"
 
-    def detect(self, image: np.ndarray, options: Any, prompt: str = "") -> list[Region]:
+    def detect(self, image: np.ndarray, options: Options, prompt: str = "") -> list[Region]:
         """Faces in an (H, W, 3) uint8 RGB image as ``Region(kind="face")``, largest first."""
         image = check_image(image)
         h, w = image.shape[:2]
@@ -58,7 +57,7 @@ class FaceDetector:
         return [r for r in judged if r is not None]
 
     def _judge(self, image: np.ndarray, gray: np.ndarray, image_sharpness: float, face: RawFace,
-               use_mesh: bool, options: Any) -> Region | None:
+               use_mesh: bool, options: Options) -> Region | None:
         h, w = image.shape[:2]
         box = to_int_box(face.box, w, h)
         mesh = None

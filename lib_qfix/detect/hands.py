@@ -23,7 +23,6 @@ dropped: MediaPipe's palm detector fires on the nose of close-up faces.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from lib_qfix.detect.face_checks import hull
 from lib_qfix.detect.hand_plausibility import check_hand
 from lib_qfix.detect.mediapipe_runtime import check_image, confidence_floor, solution
 from lib_qfix.detect.nms import area, inside_fraction, merge_boxes, nms, points_box, to_int_box
+from lib_qfix.options import Options
 from lib_qfix.types import DEFECT, OK, Region
 
 MAX_CROPS = 6
@@ -104,7 +104,7 @@ class HandDetector:
 
     name = "hand"
 
-    def raw_hands(self, image: np.ndarray, options: Any) -> list[RawHand]:
+    def raw_hands(self, image: np.ndarray, options: Options) -> list[RawHand]:
         """Merged MediaPipe hands (full frame + person crops), before size filters and verdicts."""
         image = check_image(image)
         h, w = image.shape[:2]
@@ -126,7 +126,7 @@ class HandDetector:
         keep = nms([f.box for f in found], [f.score for f in found], 0.3, 0.6)
         return [found[i] for i in keep]
 
-    def detect(self, image: np.ndarray, options: Any, prompt: str = "") -> list[Region]:
+    def detect(self, image: np.ndarray, options: Options, prompt: str = "") -> list[Region]:
         """Hands in an (H, W, 3) uint8 RGB image as ``Region(kind="hand")``, best score first."""
         image = check_image(image)
         h, w = image.shape[:2]
@@ -139,7 +139,7 @@ class HandDetector:
             out.append(self._judge(hand, box, w, h, options))
         return out
 
-    def _judge(self, hand: RawHand, box: tuple[int, int, int, int], w: int, h: int, options: Any) -> Region:
+    def _judge(self, hand: RawHand, box: tuple[int, int, int, int], w: int, h: int, options: Options) -> Region:
         verdict = check_hand(hand.points, hand.score)
         reasons = list(verdict.reasons)
         defects = list(verdict.defects)

@@ -36,6 +36,7 @@ import numpy as np
 
 from lib_qfix.detect.mediapipe_runtime import check_image
 from lib_qfix.detect.nms import nms, to_int_box
+from lib_qfix.options import Options
 from lib_qfix.types import DEFECT, OK, Region
 
 ANALYSIS_SIDE = int(os.environ.get("QFIX_TEXT_SIDE", "512"))
@@ -136,7 +137,7 @@ class TextDetector:
                 found += [(poly / ts + (x0, y0), s) for poly, s in self._detect_boxes(tile)]
         return found
 
-    def detect(self, image: np.ndarray, options: Any, prompt: str = "") -> list[Region]:
+    def detect(self, image: np.ndarray, options: Options, prompt: str = "") -> list[Region]:
         """Watermarks, signatures and text in an (H, W, 3) uint8 RGB image, best score first."""
         image = check_image(image)
         h, w = image.shape[:2]

@@ -19,6 +19,7 @@ from lib_qfix.filter.cache import ScoreCache, score_key
 from lib_qfix.filter.job import RunConfig, Task, score_settings
 from lib_qfix.filter.records import ImageRecord
 from lib_qfix.filter.scan import ScanItem
+from lib_qfix.options import Options
 from lib_qfix.scoring import scorer_for
 
 #: progress(done, total, cached) is called after every batch (numbers of files)
@@ -40,7 +41,7 @@ class RunResult:
     cache_error: str | None = None
 
 
-def resolve_scorer(options: Any, scorer: Any = None) -> tuple[Any, list[str]]:
+def resolve_scorer(options: Options, scorer: Any = None) -> tuple[Any, list[str]]:
     """(``scorer`` or the one ``options`` ask for, warnings)."""
     if scorer is not None:
         return scorer, []
@@ -55,7 +56,7 @@ class Run:
     ``scorer``: None = the one ``options`` ask for (the driver resolves it even when workers build
     their own: its name and version key the cache, its warnings are the run's)."""
 
-    def __init__(self, items: Sequence[ScanItem], options: Any, cache: ScoreCache | None, cfg: RunConfig,
+    def __init__(self, items: Sequence[ScanItem], options: Options, cache: ScoreCache | None, cfg: RunConfig,
                  scorer: Any = None, progress: Progress | None = None,
                  should_stop: Callable[[], bool] | None = None):
         self.scorer, warnings = resolve_scorer(options, scorer)

@@ -27,11 +27,12 @@ from lib_qfix.filter.decode import Decoded
 from lib_qfix.filter.job import RunConfig, decode_file, score_decoded
 from lib_qfix.filter.records import ImageRecord
 from lib_qfix.filter.scan import ScanItem
+from lib_qfix.options import Options
 
 POOLS = ("auto", "threads", "processes")
 
 
-def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = None, cfg: RunConfig = RunConfig(),
+def run_local(items: list[ScanItem], options: Options, cache: ScoreCache | None = None, cfg: RunConfig = RunConfig(),
               *, scorer: Any = None, progress: Progress | None = None,
               should_stop: Callable[[], bool] | None = None) -> RunResult:
     """Score ``items`` (see the module doc); never raises for a bad image. ``scorer``: use this
@@ -50,7 +51,7 @@ def run_local(items: list[ScanItem], options: Any, cache: ScoreCache | None = No
     return run.finish()
 
 
-def _run_threads(run: Run, options: Any, cfg: RunConfig, workers: int) -> None:
+def _run_threads(run: Run, options: Options, cfg: RunConfig, workers: int) -> None:
     """Decode in a thread pool (a window of 2 batches or 4 files per thread ahead), score in this
     thread, commit each batch."""
     window = max(2 * cfg.batch_size, workers * 4)
@@ -83,7 +84,7 @@ def _run_threads(run: Run, options: Any, cfg: RunConfig, workers: int) -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _run_processes(run: Run, options: Any, cfg: RunConfig, workers: int) -> None:
+def _run_processes(run: Run, options: Options, cfg: RunConfig, workers: int) -> None:
     """Score in a spawned process pool, batches in flight = 2 per worker; commits each finished
     batch. Workers ignore SIGINT: Ctrl-C reaches this process only, which cancels what is queued."""
     tasks = run.tasks

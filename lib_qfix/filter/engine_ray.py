@@ -28,6 +28,7 @@ from lib_qfix.filter.core import Run, RunResult
 from lib_qfix.filter.job import RunConfig, Task, score_files
 from lib_qfix.filter.records import ImageRecord
 from lib_qfix.filter.scan import ScanItem
+from lib_qfix.options import Options
 from lib_qfix.scoring import scorer_for
 
 
@@ -56,7 +57,7 @@ class ScorerActor:
     """A Ray Data callable class: built once per actor (loads the scorer), then called per batch
     of task rows; returns one record per row."""
 
-    def __init__(self, options: Any, cfg: RunConfig):
+    def __init__(self, options: Options, cfg: RunConfig):
         self.options, self.cfg = options, cfg
         self.scorer, _ = scorer_for(options)
 
@@ -85,7 +86,7 @@ def _package_root() -> str:
     return root + (os.pathsep + extra if extra else "")
 
 
-def run_ray(items: list[ScanItem], options: Any, cache: ScoreCache | None = None, cfg: RunConfig = RunConfig(),
+def run_ray(items: list[ScanItem], options: Options, cache: ScoreCache | None = None, cfg: RunConfig = RunConfig(),
             *, progress: Callable[[int, int, int], None] | None = None,
             should_stop: Callable[[], bool] | None = None, address: str | None = None,
             actors: int = 0) -> RunResult:

@@ -16,16 +16,9 @@ from lib_qfix.filter.decode import WORK_SIDE, Decoded, content_hash, decode_byte
 from lib_qfix.filter.records import ImageRecord, score_json
 from lib_qfix.filter.scan import ScanItem
 from lib_qfix.imageio import MAX_PIXELS, ImageLoadError
+from lib_qfix.options import DETECT_FLAGS, DETECT_KEYS, Options
 from lib_qfix.scoring import scorer_config
 from lib_qfix.types import Region
-
-DETECT_FLAGS = {"faces": "detect_faces", "hands": "detect_hands", "text": "detect_text"}
-# detector options that change what a detector returns (part of the cache key when it runs)
-_DETECT_KEYS = {
-    "faces": ("face_confidence", "face_min_area", "face_max_area", "face_mask", "detect_cropping"),
-    "hands": ("hand_confidence", "hand_min_area", "hand_max_area", "hand_crops", "detect_cropping"),
-    "text": ("text_confidence", "ignore_text_in_prompt"),
-}
 
 #: one file to score: the scanned file and its modification time (seconds since the epoch, from
 #: the driver's stat, so that every engine records the same time)
@@ -62,18 +55,18 @@ def check_detect(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def filter_options(options: Any, detect: tuple[str, ...]) -> Any:
+def filter_options(options: Options, detect: tuple[str, ...]) -> Options:
     """``options`` with exactly the detectors in ``detect`` switched on (filter default: none)."""
     return options.replace(**{flag: name in detect for name, flag in DETECT_FLAGS.items()})
 
 
-def score_settings(options: Any, cfg: RunConfig) -> dict[str, Any]:
+def score_settings(options: Options, cfg: RunConfig) -> dict[str, Any]:
     """Everything besides the file content that changes a score (hashed into the cache key)."""
     s: dict[str, Any] = {"scorer": options.scorer, "config": scorer_config(options),
                          "work_side": cfg.work_side, "detect_global": options.detect_global,
                          "detect": list(cfg.detect)}
     for name in cfg.detect:
-        s.update({k: getattr(options, k) for k in _DETECT_KEYS[name]})
+        s.update({k: getattr(options, k) for k in DETECT_KEYS[name]})
     return s
 
 
@@ -108,7 +101,7 @@ def decode_file(item: ScanItem, cfg: RunConfig, mtime: float = 0.0) -> tuple[Ima
     return record(content=h, width=dec.width, height=dec.height, dhash=dec.dhash, thumb=dec.thumb), dec
 
 
-def score_decoded(scorer: Any, options: Any, batch: Sequence[tuple[ImageRecord, Decoded]]) -> list[ImageRecord]:
+def score_decoded(scorer: Any, options: Options, batch: Sequence[tuple[ImageRecord, Decoded]]) -> list[ImageRecord]:
     """Score decoded files in one scorer call (plus the detectors ``options`` switch on): the
     finished records, in order; an image the scorer could not handle gets ``error``. A failing
     batch is retried image by image so one bad image does not sink its batch."""
@@ -143,7 +136,7 @@ def score_decoded(scorer: Any, options: Any, batch: Sequence[tuple[ImageRecord, 
     return out
 
 
-def score_files(scorer: Any, options: Any, cfg: RunConfig, tasks: Sequence[Task]) -> list[ImageRecord]:
+def score_files(scorer: Any, options: Options, cfg: RunConfig, tasks: Sequence[Task]) -> list[ImageRecord]:
     """Decode and score ``tasks`` as one batch (what a worker process or a Ray actor does): one
     finished record per task, in order."""
     decoded = [decode_file(item, cfg, mtime) for item, mtime in tasks]

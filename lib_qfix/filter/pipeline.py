@@ -19,11 +19,12 @@ from lib_qfix.filter.job import RunConfig, filter_options
 from lib_qfix.filter.records import Decision
 from lib_qfix.filter.report import write_csv, write_html, write_json
 from lib_qfix.filter.scan import ScanResult, scan
+from lib_qfix.options import Options
 
 ENGINES = ("local", "ray")
 
 
-def score_folders(folders: Sequence[str | os.PathLike[str]], options: Any, cfg: RunConfig = RunConfig(), *,
+def score_folders(folders: Sequence[str | os.PathLike[str]], options: Options, cfg: RunConfig = RunConfig(), *,
                   cache_path: str | os.PathLike[str] | None = None, engine: str = "local",
                   exclude: Sequence[str | os.PathLike[str]] = (), scorer: Any = None,
                   progress: Progress | None = None,

@@ -27,6 +27,7 @@ from lib_qfix.filter.job import RunConfig
 from lib_qfix.filter.pipeline import score_folders
 from lib_qfix.filter.records import REJECT, Decision, count_status
 from lib_qfix.filter.report import histogram_svg, write_csv
+from lib_qfix.options import Options
 
 
 class MoveRefused(ValueError):
@@ -133,7 +134,7 @@ class Canceller:
         return self._event.is_set()
 
 
-def run_session(folders: Sequence[str], options: Any, *, uploaded: bool = False, cache_path: Any = None,
+def run_session(folders: Sequence[str], options: Options, *, uploaded: bool = False, cache_path: Any = None,
                 detect: tuple[str, ...] = (), progress: Progress | None = None,
                 should_stop: Callable[[], bool] | None = None) -> FilterSession:
     """Scan and score ``folders`` into a :class:`FilterSession` (raises ScanError for bad folders)."""

@@ -13,18 +13,19 @@ from typing import Any
 
 from lib_qfix.filter.job import RunConfig, Task, score_files
 from lib_qfix.filter.records import ImageRecord
+from lib_qfix.options import Options
 from lib_qfix.scoring import scorer_for
 
 _scorer: Any = None
 
 
-def init_worker(options: Any) -> None:
+def init_worker(options: Options) -> None:
     """Pool initializer: ignore Ctrl-C and build the scorer once per process."""
     global _scorer
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _scorer, _ = scorer_for(options)
 
 
-def process_batch(tasks: list[Task], options: Any, cfg: RunConfig) -> list[ImageRecord]:
+def process_batch(tasks: list[Task], options: Options, cfg: RunConfig) -> list[ImageRecord]:
     """One finished record per task, in order (pickled back to the main process)."""
     return score_files(_scorer, options, cfg, tasks)
