@@ -9,7 +9,6 @@ because of QFix: every error leaves the image untouched and is written to the in
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from modules import scripts
@@ -17,6 +16,7 @@ from modules import scripts
 from lib_qfix.a1111 import settings
 from lib_qfix.a1111.args import ParsedArgs, parse_args
 from lib_qfix.a1111.inpainter import image_index, stop_reason
+from lib_qfix.detect.mp_models import set_models_dir as set_mediapipe_models_dir
 from lib_qfix.fix.infotext import WARNINGS, error_infotext, outcome_infotext
 
 log = logging.getLogger("qfix")
@@ -91,12 +91,13 @@ class QFixScript(scripts.Script):
         from lib_qfix.scoring import scorer_for
 
         options = settings.apply_device(parsed.options)
-        os.environ["QFIX_MODELS"] = settings.models_dir()
+        models = settings.models_dir()
+        set_mediapipe_models_dir(models)  # where Tasks-API detector models are fetched to
         prompt = p.all_prompts[index]
         negative = p.all_negative_prompts[index]
         seed = int(p.all_seeds[index])
         image = to_rgb_array(pp.image)
-        scorer, warnings = scorer_for(options)
+        scorer, warnings = scorer_for(options, models)
 
         def diag(img: np.ndarray) -> Any:
             return diagnose(img, options, scorer=scorer, prompt=prompt)

@@ -15,8 +15,9 @@ class WeightsUnavailable(RuntimeError):
     """Model weights are not on disk and cannot be downloaded; the message says where to put them."""
 
 
-def scorer_config(options: Options) -> dict[str, Any]:
-    """The registry config for the scorer named by ``options.scorer`` (hashable values only)."""
+def scorer_config(options: Options, models_dir: str | None = None) -> dict[str, Any]:
+    """The registry config for the scorer named by ``options.scorer`` (hashable values only).
+    ``models_dir``: the host's models folder, searched first for weights and learned prompts."""
     if options.scorer == "offline":
         return {}
     cfg = {
@@ -28,14 +29,17 @@ def scorer_config(options: Options) -> dict[str, Any]:
     }
     if options.scorer == "clip-iqa+learned":
         cfg["learned"] = options.learned_prompts
+    if models_dir:
+        cfg["models_dir"] = str(models_dir)
     return cfg
 
 
-def scorer_for(options: Options) -> tuple[Any, list[str]]:
-    """(scorer, warnings) for ``options``; never raises for missing weights."""
+def scorer_for(options: Options, models_dir: str | None = None) -> tuple[Any, list[str]]:
+    """(scorer, warnings) for ``options``; never raises for missing weights. ``models_dir`` is the
+    host's models folder (part of the scorer's configuration, not the process environment)."""
     if options.scorer == "offline":
         return create_scorer("offline"), []
     try:
-        return create_scorer(options.scorer, **scorer_config(options)), []
+        return create_scorer(options.scorer, **scorer_config(options, models_dir)), []
     except (WeightsUnavailable, ImportError) as e:
         return create_scorer("offline"), [f"{options.scorer} unavailable, used the offline score: {e}"]
