@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lib_qfix.errors import error_text
 from lib_qfix.options import DEFAULTS, Options
 from lib_qfix.prompts.negatives import negative_for_regions
 from lib_qfix.registry import DETECTORS, create_detector
@@ -43,7 +44,7 @@ def _detect_one(name: str, image: np.ndarray, options: Options, prompt: str) -> 
     try:
         return list(create_detector(name).detect(image, options, prompt)), None
     except Exception as e:  # a broken detector is reported, never silent
-        return [], f"{name} detector failed: {type(e).__name__}: {e}"
+        return [], f"{name} detector failed: {error_text(e)}"
 
 
 def start_detectors(image: np.ndarray, options: Options,

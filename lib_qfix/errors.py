@@ -51,11 +51,23 @@ class OptionError(ValueError):
         return OptionError(self.field, self.value, self.allowed, source)
 
 
-def error_text(e: BaseException) -> str:
-    """One line describing ``e``. ``ValueError`` subclasses that QFix raises with a complete
-    message (option, preset and image errors) are given as their message."""
+def reason(e: BaseException, limit: int = 200) -> str:
+    """Why ``e`` happened, in one line without the exception's type: an option error's
+    ``field: value is not allowed; allowed``, an OS error's ``strerror`` ("No space left on
+    device"), else the first line of the message (at most ``limit`` characters), else the type."""
+    if isinstance(e, OptionError):
+        return f"{e.field}: {e.value!r} is not allowed; {e.allowed}"
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
     text = str(e).strip()
-    first = text.splitlines()[0] if text else ""
-    if getattr(e, "clear_message", False):
-        return first
-    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+    return text.splitlines()[0][:limit] if text else type(e).__name__
+
+
+def error_text(e: BaseException) -> str:
+    """One line describing ``e`` where its type helps the reader: ``"<Type>: <reason>"``; option
+    errors and QFix's clear errors (``clear_message = True``) are their reason alone. The one
+    error-to-text helper of QFix, with :func:`reason`."""
+    if isinstance(e, OptionError) or getattr(e, "clear_message", False):
+        return reason(e)
+    why = reason(e)
+    return type(e).__name__ if why == type(e).__name__ else f"{type(e).__name__}: {why}"

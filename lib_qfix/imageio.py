@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from lib_qfix.errors import error_text
+
 MAX_PIXELS = 80_000_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 INT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
@@ -108,6 +110,20 @@ def apply_orientation(img: Image.Image, orient: int) -> Image.Image:
     return img.transpose(ORIENT[orient]) if orient in ORIENT else img
 
 
+def check_rgb(image: object, name: str = "image", min_side: int = 1) -> np.ndarray:
+    """``image`` as a contiguous (H, W, 3) uint8 RGB array, or ValueError naming ``name``, what it
+    is and what is allowed. The one in-memory image check of QFix (scorers, detectors)."""
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"{name}: {type(image).__name__} is not allowed; allowed: a numpy (H, W, 3) uint8 RGB array")
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"{name}: shape {image.shape} dtype {image.dtype} is not allowed; "
+                         "allowed: (H, W, 3) uint8 RGB")
+    if image.shape[0] < min_side or image.shape[1] < min_side:
+        raise ValueError(f"{name}: {image.shape[1]}x{image.shape[0]} is too small; "
+                         f"allowed: at least {min_side}x{min_side} pixels")
+    return np.ascontiguousarray(image)
+
+
 @contextmanager
 def reading(path: str | os.PathLike[str]) -> Iterator[None]:
     """Turn whatever goes wrong while decoding ``path`` into :class:`ImageLoadError` naming the file
@@ -123,7 +139,7 @@ def reading(path: str | os.PathLike[str]) -> Iterator[None]:
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageLoadError(f"{path}: cannot read image ({e})") from None
     except Exception as e:  # struct.error, IndexError, … from a malformed file
-        raise ImageLoadError(f"{path}: cannot read image ({type(e).__name__}: {e})") from None
+        raise ImageLoadError(f"{path}: cannot read image ({error_text(e)})") from None
 
 
 def check_size(path: str | os.PathLike[str], size: tuple[int, int], max_pixels: int = MAX_PIXELS) -> None:

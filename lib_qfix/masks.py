@@ -16,7 +16,7 @@ import numpy as np
 
 from lib_qfix.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
 from lib_qfix.options import DEFAULTS, Options
-from lib_qfix.types import Box
+from lib_qfix.types import Box, box_area
 
 #: "eyes" face masks without landmarks: the band of the face box that holds the eyes,
 #: as fractions of the box height from its top (MediaPipe face boxes run brow-to-chin).
@@ -116,14 +116,6 @@ def merge(masks: Iterable[np.ndarray]) -> np.ndarray:
     if len(shapes) > 1:
         raise ValueError(f"masks: shapes {sorted(shapes)} differ; allowed: masks of one shape")
     return np.maximum.reduce(ms)
-
-
-def box_area(box: Box | None) -> int:
-    """Pixels in ``box`` (0 for ``None``, a global region)."""
-    if box is None:
-        return 0
-    x0, y0, x1, y1 = box
-    return max(0, x1 - x0) * max(0, y1 - y0)
 
 
 def keep_largest(regions: Iterable[Any], k: int) -> list[Any]:

@@ -7,11 +7,19 @@ All records are frozen: derive new ones with :func:`dataclasses.replace`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 Box = tuple[int, int, int, int]
+
+
+def box_area(box: Sequence[float] | None) -> float:
+    """Area in pixels of an ``(x0, y0, x1, y1)`` box (int or float corners); 0 for ``None`` (a
+    global region) or an empty box. The one box-area function of QFix."""
+    if box is None:
+        return 0.0
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 #: Region kinds. Local kinds have a box; global kinds (whole-image signals) have ``box=None``.
 LOCAL_KINDS = ("face", "hand", "watermark", "text")

@@ -26,6 +26,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from lib_qfix import __version__
+from lib_qfix.errors import reason
 from lib_qfix.options import DETECTORS_OFF, SCHEMA_VERSION, OptionError, Options, json_schema
 from lib_qfix.options.policy import RESOURCE_FIELDS
 
@@ -45,11 +46,6 @@ _BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {
 
 def _fail(loc: list[Any], msg: str, kind: str = "value_error", status: int = 422) -> HTTPException:
     return HTTPException(status_code=status, detail=[{"loc": loc, "msg": msg, "type": kind}])
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:200] if text else type(e).__name__
 
 
 def _too_large(size: int | str) -> HTTPException:
@@ -76,7 +72,7 @@ def parse_body(raw: bytes) -> tuple[str, dict[str, Any], str]:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than Python's stack
-        raise _fail(["body"], f"body: not JSON ({_first_line(e)}); allowed: a JSON object with "
+        raise _fail(["body"], f"body: not JSON ({reason(e)}); allowed: a JSON object with "
                               f"{', '.join(BODY_KEYS)}") from None
     if not isinstance(data, dict):
         raise _fail(["body"], f"body: a JSON {type(data).__name__}; allowed: a JSON object with "

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.cli import UsageError
+from lib_qfix.errors import error_text
 from lib_qfix.imageio import ImageLoadError, find_images, load_image
 from lib_qfix.options import OptionError, Options, choices_help
 
@@ -138,7 +139,7 @@ def each_image(paths: list[Path], args, desc: str) -> Iterator[tuple[Path, np.nd
         except ImageLoadError as e:
             yield path, None, str(e)
         except Exception as e:  # never lose the batch to one file
-            yield path, None, f"{path}: cannot read image ({type(e).__name__}: {e})"
+            yield path, None, f"{path}: cannot read image ({error_text(e)})"
         else:
             yield path, image, None
 
@@ -171,7 +172,7 @@ def run_reports(paths: list[Path], args, desc: str, make: Callable[[np.ndarray, 
             try:
                 report = make(image, path)
             except Exception as e:  # one bad image never ends the batch
-                err = f"{path}: {type(e).__name__}: {e}"
+                err = f"{path}: {error_text(e)}"
         if report is None:
             failed += 1
             report, image = error_report(str(path), err), None

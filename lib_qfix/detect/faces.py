@@ -24,9 +24,9 @@ from lib_qfix.detect import face_checks as fc
 from lib_qfix.detect.cropping import cropped_reason
 from lib_qfix.detect.face_boxes import RawFace, detect_face_boxes
 from lib_qfix.detect.mediapipe_runtime import check_image, solution
-from lib_qfix.detect.nms import area, scale_box, to_int_box
+from lib_qfix.detect.nms import scale_box, to_int_box
 from lib_qfix.options import Options
-from lib_qfix.types import DEFECT, OK, Region
+from lib_qfix.types import DEFECT, OK, Region, box_area
 
 MAX_MESH_FACES = 8
 MIN_MESH_PX = 48
@@ -48,8 +48,8 @@ class FaceDetector:
         image = check_image(image)
         h, w = image.shape[:2]
         faces = [f for f in detect_face_boxes(image, options.face_confidence)
-                 if options.face_min_area <= area(to_int_box(f.box, w, h)) / (w * h) <= options.face_max_area]
-        faces.sort(key=lambda f: -area(f.box))
+                 if options.face_min_area <= box_area(to_int_box(f.box, w, h)) / (w * h) <= options.face_max_area]
+        faces.sort(key=lambda f: -box_area(f.box))
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         image_sharpness = fc.sharpness(gray)
         judged = [self._judge(image, gray, image_sharpness, f, i < MAX_MESH_FACES, options)

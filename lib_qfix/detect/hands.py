@@ -31,9 +31,9 @@ from lib_qfix.detect.face_boxes import detect_face_boxes, grid_tiles
 from lib_qfix.detect.face_checks import hull
 from lib_qfix.detect.hand_plausibility import check_hand
 from lib_qfix.detect.mediapipe_runtime import check_image, confidence_floor, solution
-from lib_qfix.detect.nms import area, inside_fraction, merge_boxes, nms, points_box, to_int_box
+from lib_qfix.detect.nms import inside_fraction, merge_boxes, nms, points_box, to_int_box
 from lib_qfix.options import Options
-from lib_qfix.types import DEFECT, OK, Region
+from lib_qfix.types import DEFECT, OK, Region, box_area
 
 MAX_CROPS = 6
 CROP_MAX_FRACTION = 0.7
@@ -80,7 +80,7 @@ def person_crops(face_boxes: list[tuple[float, float, float, float]], width: int
     if len(face_boxes) > MAX_CROPS:
         return grid_tiles(width, height)
     regions = []
-    for x0, y0, x1, y1 in sorted(face_boxes, key=lambda b: -area(b)):
+    for x0, y0, x1, y1 in sorted(face_boxes, key=lambda b: -box_area(b)):
         fw, fh = x1 - x0, y1 - y0
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         regions.append(to_int_box((cx - 3.2 * fw, cy - 1.2 * fh, cx + 3.2 * fw, cy + 4.5 * fh), width, height))
@@ -133,7 +133,7 @@ class HandDetector:
         out = []
         for hand in self.raw_hands(image, options):
             box = to_int_box(hand.box, w, h)
-            frac = area(box) / (w * h)
+            frac = box_area(box) / (w * h)
             if not options.hand_min_area <= frac <= options.hand_max_area:
                 continue
             out.append(self._judge(hand, box, w, h, options))

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from lib_qfix.imageio import check_rgb
+
 BACKENDS = ("legacy", "tasks")
 
 _pool: dict[tuple, LockedSolution] = {}
@@ -167,12 +169,5 @@ def confidence_floor(value: float) -> float:
 
 
 def check_image(image: Any) -> np.ndarray:
-    """The image as a contiguous (H, W, 3) uint8 array, or ValueError saying what is allowed."""
-    if not isinstance(image, np.ndarray):
-        raise ValueError(f"image: {type(image).__name__} is not allowed; allowed: a numpy (H, W, 3) uint8 RGB array")
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image: shape {image.shape} dtype {image.dtype} is not allowed; "
-                         "allowed: (H, W, 3) uint8 RGB")
-    if image.shape[0] < 8 or image.shape[1] < 8:
-        raise ValueError(f"image: {image.shape[1]}x{image.shape[0]} is too small; allowed: at least 8x8 pixels")
-    return np.ascontiguousarray(image)
+    """The image as a contiguous (H, W, 3) uint8 array of at least 8x8 pixels (MediaPipe's floor)."""
+    return check_rgb(image, "image", min_side=8)

@@ -10,11 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lib_qfix.types import box_area
+
 FloatBox = tuple[float, float, float, float]
-
-
-def area(box: Sequence[float]) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def intersection(a: Sequence[float], b: Sequence[float]) -> float:
@@ -26,13 +24,13 @@ def intersection(a: Sequence[float], b: Sequence[float]) -> float:
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union in 0..1 (0 for empty boxes)."""
     inter = intersection(a, b)
-    union = area(a) + area(b) - inter
+    union = box_area(a) + box_area(b) - inter
     return inter / union if union > 0 else 0.0
 
 
 def inside_fraction(a: Sequence[float], b: Sequence[float]) -> float:
     """The fraction (0..1) of ``a``'s area that lies inside ``b``."""
-    aa = area(a)
+    aa = box_area(a)
     return intersection(a, b) / aa if aa > 0 else 0.0
 
 

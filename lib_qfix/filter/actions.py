@@ -26,13 +26,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lib_qfix.errors import reason
 from lib_qfix.filter.manifest import (  # noqa: F401 - re-exported: the public names of this module
     MANIFEST_TAG,
     ActionError,
     Manifest,
     ManifestState,
     _discard,
-    _why,
     read_manifest,
 )
 from lib_qfix.filter.records import Decision
@@ -118,7 +118,7 @@ def _revert(op: str, src: Path, dst: Path) -> str:
         _place(dst, src, move=True)
         return "the file was moved back"
     except OSError as e:
-        return f"the file stays at {dst} ({_why(e)})"
+        return f"the file stays at {dst} ({reason(e)})"
 
 
 def apply(decisions: Sequence[Decision], manifest_path: str | os.PathLike[str], *,
@@ -156,7 +156,7 @@ def apply(decisions: Sequence[Decision], manifest_path: str | os.PathLike[str], 
             try:
                 dst = claim(dest_root.resolve() / rel)
             except (OSError, ActionError) as e:
-                res.errors.append(f"{src}: {op} failed (cannot create {dest_root.resolve() / rel}: {_why(e)})")
+                res.errors.append(f"{src}: {op} failed (cannot create {dest_root.resolve() / rel}: {reason(e)})")
                 continue
             try:
                 digest = _file_hash(src)
@@ -164,7 +164,7 @@ def apply(decisions: Sequence[Decision], manifest_path: str | os.PathLike[str], 
             except OSError as e:
                 if not (op == "move" and not os.path.lexists(src) and dst.is_file()):
                     _discard(dst)  # our placeholder or a partial copy; the source is untouched
-                    res.errors.append(f"{src}: {op} failed ({_why(e)}); left in place")
+                    res.errors.append(f"{src}: {op} failed ({reason(e)}); left in place")
                     continue
             entry = {"n": len(res.done), "op": op, "src": str(src.resolve() if src.exists() else src),
                      "dst": str(dst), "hash": digest, "status": d.status}
@@ -172,7 +172,7 @@ def apply(decisions: Sequence[Decision], manifest_path: str | os.PathLike[str], 
                 log.write(entry)
             except OSError as e:
                 what = _revert(op, src, dst)
-                res.errors.append(f"{mpath}: cannot write the manifest ({_why(e)}); {op} of {src} not "
+                res.errors.append(f"{mpath}: cannot write the manifest ({reason(e)}); {op} of {src} not "
                                   f"recorded, so {what}; stopped with {len(plan) - k - 1} file(s) not processed")
                 break
             res.done.append(entry)
@@ -199,12 +199,12 @@ def _undo_one(e: dict) -> str | None:
         src.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(src, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
     except OSError as err:
-        return f"{dst}: cannot move back to {src} ({_why(err)})"
+        return f"{dst}: cannot move back to {src} ({reason(err)})"
     try:
         _place(dst, src, move=True)
     except OSError as err:
         _discard(src)  # our placeholder or a partial copy; dst is untouched
-        return f"{dst}: cannot move back to {src} ({_why(err)})"
+        return f"{dst}: cannot move back to {src} ({reason(err)})"
     return None
 
 
@@ -228,7 +228,7 @@ def undo(path: str | os.PathLike[str]) -> ActionResult:
             try:
                 log.write({"undo_of": e["n"], "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
             except OSError as err:
-                res.errors.append(f"{path}: cannot record the undo ({_why(err)}); stopped")
+                res.errors.append(f"{path}: cannot record the undo ({reason(err)}); stopped")
                 res.done.append(e)
                 break
             res.done.append(e)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lib_qfix.diagnose import run_detectors
+from lib_qfix.errors import error_text
 from lib_qfix.filter.decode import WORK_SIDE, Decoded, content_hash, decode_bytes, read_file
 from lib_qfix.filter.records import ImageRecord, score_json
 from lib_qfix.filter.scan import ScanItem
@@ -97,7 +98,7 @@ def decode_file(item: ScanItem, cfg: RunConfig, mtime: float = 0.0) -> tuple[Ima
     except ImageLoadError as e:
         return record(content=h, error=str(e)), None
     except Exception as e:  # anything else about one file is that file's error, never the run's
-        return record(content=h, error=f"{item.path}: cannot read image ({type(e).__name__}: {e})"), None
+        return record(content=h, error=f"{item.path}: cannot read image ({error_text(e)})"), None
     return record(content=h, width=dec.width, height=dec.height, dhash=dec.dhash, thumb=dec.thumb), dec
 
 
@@ -117,7 +118,7 @@ def score_decoded(scorer: Any, options: Options, batch: Sequence[tuple[ImageReco
             try:
                 results.append(scorer.score([img])[0])
             except Exception as e:  # reported on this image, never silent
-                results.append(f"scorer {getattr(scorer, 'name', '?')} failed: {type(e).__name__}: {e}")
+                results.append(f"scorer {getattr(scorer, 'name', '?')} failed: {error_text(e)}")
     share = (time.perf_counter() - t0) / max(1, len(images))
     detect = any(getattr(options, f) for f in DETECT_FLAGS.values())
     out: list[ImageRecord] = []

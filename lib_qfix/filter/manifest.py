@@ -16,15 +16,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lib_qfix.errors import reason
+
 MANIFEST_TAG = "qfix-filter-manifest"
 
 
 class ActionError(ValueError):
     """A destination or manifest that cannot be used; the message names it and why."""
-
-
-def _why(e: BaseException) -> str:
-    return getattr(e, "strerror", None) or str(e)
 
 
 def _discard(path: Path) -> None:
@@ -49,14 +47,14 @@ class Manifest:
         except FileExistsError:
             raise ActionError(f"{path}: manifest already exists; choose another path") from None
         except OSError as e:
-            raise ActionError(f"{path}: cannot write the manifest ({_why(e)})") from None
+            raise ActionError(f"{path}: cannot write the manifest ({reason(e)})") from None
         if create:
             try:
                 self.write({"tag": MANIFEST_TAG, "version": 2, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
             except OSError as e:
                 self.close()
                 _discard(path)
-                raise ActionError(f"{path}: cannot write the manifest ({_why(e)})") from None
+                raise ActionError(f"{path}: cannot write the manifest ({reason(e)})") from None
 
     def write(self, obj: dict) -> None:
         data = (json.dumps(obj) + "\n").encode()
@@ -95,7 +93,7 @@ def read_manifest(path: str | os.PathLike[str]) -> ManifestState:
     try:
         lines = [x for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
     except (OSError, UnicodeDecodeError) as e:
-        raise ActionError(f"{p}: cannot read manifest ({_why(e)})") from None
+        raise ActionError(f"{p}: cannot read manifest ({reason(e)})") from None
     rows = []
     for i, line in enumerate(lines):
         try:

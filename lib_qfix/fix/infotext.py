@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from lib_qfix import __version__
-from lib_qfix.errors import error_text as describe
+from lib_qfix.errors import error_text
 from lib_qfix.fix.outcome import FixOutcome
-from lib_qfix.options import OptionError, Options, to_infotext
+from lib_qfix.options import Options, to_infotext
 
 SCORE_BEFORE = "QFix score before"
 SCORE_AFTER = "QFix score after"
@@ -34,13 +34,6 @@ WARNINGS = "QFix warnings"
 VERSION = "QFix version"
 RESULT_KEYS = (SCORE_BEFORE, SCORE_AFTER, FIXED, ROUNDS_USED, RESULT, REJECTED, NEGATIVE, ERROR, WARNINGS,
                VERSION)
-
-
-def error_text(e: BaseException) -> str:
-    """``"<field>: <why>"`` for option errors, ``"<Type>: <message>"`` otherwise."""
-    if isinstance(e, OptionError):
-        return f"{e.field}: {e.value!r} is not allowed; {e.allowed}"
-    return describe(e)
 
 
 def _q(x: float | None) -> str | None:

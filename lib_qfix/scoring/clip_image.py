@@ -21,17 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from lib_qfix.imageio import check_rgb
+
 POS_EMBED_MODES = ("drop", "interpolate")
 
 
 def check_images(images: Sequence[np.ndarray]) -> None:
     """Raise ValueError naming the first image that is not (H, W, 3) uint8."""
     for i, im in enumerate(images):
-        if not isinstance(im, np.ndarray) or im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
-            what = f"{im.dtype} {im.shape}" if isinstance(im, np.ndarray) else type(im).__name__
-            raise ValueError(f"images[{i}]: {what} is not allowed; an (H, W, 3) uint8 RGB array")
-        if min(im.shape[:2]) < 1:
-            raise ValueError(f"images[{i}]: empty image {im.shape}")
+        check_rgb(im, f"images[{i}]")
 
 
 def _resize(im: np.ndarray, w: int, h: int) -> np.ndarray:

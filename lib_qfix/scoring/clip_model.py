@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib_qfix.errors import reason
 from lib_qfix.lru import LRU
 from lib_qfix.scoring import WeightsUnavailable
 
@@ -124,7 +125,7 @@ def _model_name(open_clip, model: str) -> str:
         try:  # parse first: open_clip re-reads every config it was given on each later addition
             json.loads(Path(model).read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
-            raise WeightsUnavailable(f"CLIP model config {model} cannot be read: {_first_line(e)}") from None
+            raise WeightsUnavailable(f"CLIP model config {model} cannot be read: {reason(e)}") from None
         open_clip.add_model_config(model)
         return Path(model).stem
     if model not in open_clip.list_models():
@@ -151,11 +152,6 @@ def _read_state_dict(path: Path) -> dict[str, Any]:
     if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
         sd = sd["state_dict"]
     return {k.removeprefix("module."): v for k, v in sd.items()}
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 def find_weights(model: str, pretrained: str, dirs: list[Path], open_clip=None) -> Path | None:
@@ -190,7 +186,7 @@ def _download(open_clip, model: str, pretrained: str, dirs: list[Path]):
         return open_clip.create_model(model, pretrained=pretrained, cache_dir=str(dirs[0]))
     except Exception as e:
         raise WeightsUnavailable(
-            f"cannot download CLIP weights {model}/{pretrained} ({_first_line(e)}); {hint}") from None
+            f"cannot download CLIP weights {model}/{pretrained} ({reason(e)}); {hint}") from None
 
 
 def _resize_visual_pos_embed(state_dict: dict[str, Any], model) -> None:
@@ -205,7 +201,7 @@ def _create(open_clip, name: str):
     try:
         return open_clip.create_model(name, pretrained=None)
     except Exception as e:  # a config that parses but describes no buildable model
-        raise WeightsUnavailable(f"CLIP model {name!r} cannot be built: {_first_line(e)}") from None
+        raise WeightsUnavailable(f"CLIP model {name!r} cannot be built: {reason(e)}") from None
 
 
 def shared_clip(model: str = "RN50", pretrained: str = "openai", device: str = "auto",
@@ -250,7 +246,7 @@ def load_clip(model: str = "RN50", pretrained: str = "openai", device: str = "au
     try:
         net = net.to(dev).eval()
     except (RuntimeError, AssertionError) as e:  # e.g. "Torch not compiled with CUDA enabled"
-        raise WeightsUnavailable(f"CLIP cannot run on device {dev}: {_first_line(e)}") from None
+        raise WeightsUnavailable(f"CLIP cannot run on device {dev}: {reason(e)}") from None
     if dtype == torch.float16:
         from open_clip.model import convert_weights_to_lp
 

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lib_qfix.imageio import check_rgb
 from lib_qfix.scoring import nss
 from lib_qfix.scoring import signals as sig
 from lib_qfix.types import DEFECT, OK, Region, ScoreResult
@@ -163,10 +164,7 @@ def _as_rgb(image: np.ndarray, index: int) -> np.ndarray:
         a = a[:, :, :3]
     elif a.ndim == 3 and a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
-    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"images[{index}]: shape {a.shape} not allowed; expected (H, W, 3) RGB "
-                         "(also accepted: (H, W) gray, (H, W, 4) RGBA)")
-    return np.ascontiguousarray(a)
+    return check_rgb(a, f"images[{index}] (also accepted: (H, W) gray, (H, W, 4) RGBA)")
 
 
 class OfflineScorer:
