@@ -51,10 +51,11 @@ class OptionError(ValueError):
         return OptionError(self.field, self.value, self.allowed, source)
 
 
-def reason(e: BaseException, limit: int = 200) -> str:
+def reason(e: BaseException, limit: int | None = None) -> str:
     """Why ``e`` happened, in one line without the exception's type: an option error's
     ``field: value is not allowed; allowed``, an OS error's ``strerror`` ("No space left on
-    device"), else the first line of the message (at most ``limit`` characters), else the type."""
+    device"), else the first line of the message (cut to ``limit`` characters when given), else the
+    type."""
     if isinstance(e, OptionError):
         return f"{e.field}: {e.value!r} is not allowed; {e.allowed}"
     if isinstance(e, OSError) and e.strerror:

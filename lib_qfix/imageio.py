@@ -110,17 +110,18 @@ def apply_orientation(img: Image.Image, orient: int) -> Image.Image:
     return img.transpose(ORIENT[orient]) if orient in ORIENT else img
 
 
-def check_rgb(image: object, name: str = "image", min_side: int = 1) -> np.ndarray:
-    """``image`` as a contiguous (H, W, 3) uint8 RGB array, or ValueError naming ``name``, what it
-    is and what is allowed. The one in-memory image check of QFix (scorers, detectors)."""
+def check_rgb(image: object, name: str = "image", min_side: int = 1, also: str = "") -> np.ndarray:
+    """``image`` as a contiguous (H, W, 3) uint8 RGB array of at least ``min_side`` pixels a side,
+    or ValueError naming ``name``, what it is and what is expected (``also``: other accepted forms,
+    appended to the message). The one in-memory image check of QFix (scorers, detectors)."""
     if not isinstance(image, np.ndarray):
-        raise ValueError(f"{name}: {type(image).__name__} is not allowed; allowed: a numpy (H, W, 3) uint8 RGB array")
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"{name}: shape {image.shape} dtype {image.dtype} is not allowed; "
-                         "allowed: (H, W, 3) uint8 RGB")
-    if image.shape[0] < min_side or image.shape[1] < min_side:
-        raise ValueError(f"{name}: {image.shape[1]}x{image.shape[0]} is too small; "
-                         f"allowed: at least {min_side}x{min_side} pixels")
+        raise ValueError(f"{name}: {type(image).__name__} is not allowed; expected a numpy (H, W, 3) uint8 "
+                         f"RGB array{also}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"{name}: dtype {image.dtype} is not allowed; expected uint8 0..255{also}")
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < min_side:
+        raise ValueError(f"{name}: shape {image.shape} is not allowed; expected (H, W, 3) RGB of at least "
+                         f"{min_side}x{min_side} pixels{also}")
     return np.ascontiguousarray(image)
 
 

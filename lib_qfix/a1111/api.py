@@ -26,9 +26,21 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from lib_qfix import __version__
+from lib_qfix.a1111.args import parse_args
+from lib_qfix.a1111.settings import (
+    allowed_values,
+    apply_device,
+    default_preset,
+    server_defaults,
+    use_models_dir,
+    user_preset_dir,
+)
+from lib_qfix.diagnose import diagnose
 from lib_qfix.errors import reason
+from lib_qfix.imageio import ImageLoadError, decode_bytes
 from lib_qfix.options import DETECTORS_OFF, SCHEMA_VERSION, OptionError, Options, json_schema
 from lib_qfix.options.policy import RESOURCE_FIELDS
+from lib_qfix.presets import PresetError, check_name, list_presets, load_preset
 
 MAX_BASE64_CHARS = 48 * 1024 * 1024
 #: request body limit, bytes: the largest base64 image plus 1 MiB for options and prompt
@@ -72,7 +84,7 @@ def parse_body(raw: bytes) -> tuple[str, dict[str, Any], str]:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than Python's stack
-        raise _fail(["body"], f"body: not JSON ({reason(e)}); allowed: a JSON object with "
+        raise _fail(["body"], f"body: not JSON ({reason(e, 200)}); allowed: a JSON object with "
                               f"{', '.join(BODY_KEYS)}") from None
     if not isinstance(data, dict):
         raise _fail(["body"], f"body: a JSON {type(data).__name__}; allowed: a JSON object with "
@@ -97,8 +109,6 @@ def parse_body(raw: bytes) -> tuple[str, dict[str, Any], str]:
 def decode_image(text: str) -> np.ndarray:
     """Base64 (optionally a ``data:`` URL) -> (H, W, 3) uint8 RGB, decoded exactly as the CLI reads a
     file (EXIF orientation applied); raises 422 naming ``image``."""
-    from lib_qfix.imageio import ImageLoadError, decode_bytes
-
     loc = ["body", "image"]
     if len(text) > MAX_BASE64_CHARS:
         raise _fail(loc, f"image: {len(text)} base64 characters; allowed: at most {MAX_BASE64_CHARS}")
@@ -123,9 +133,6 @@ def _option_error(e: OptionError) -> HTTPException:
 def parse_options(data: dict[str, Any]) -> Options:
     """Options dict over its preset and the defaults, through the server's client policy and
     device setting; 422 naming ``options.<field>``."""
-    from lib_qfix.a1111.args import parse_args
-    from lib_qfix.a1111.settings import apply_device, default_preset, user_preset_dir
-
     try:
         return apply_device(parse_args([{"enable": True, **data}], default_preset(), user_preset_dir()).options)
     except OptionError as e:
@@ -134,8 +141,6 @@ def parse_options(data: dict[str, Any]) -> Options:
 
 def _check_name(name: str) -> str:
     """The presets' own name check (one validator for files, the UI and the routes), as a 422."""
-    from lib_qfix.presets import PresetError, check_name
-
     try:
         return check_name(name)
     except PresetError as e:
@@ -144,9 +149,6 @@ def _check_name(name: str) -> str:
 
 def run_report(raw: bytes, detectors: bool) -> dict[str, Any]:
     """Parse, check and diagnose one request body (blocking; runs in the thread pool)."""
-    from lib_qfix.a1111.settings import use_models_dir
-    from lib_qfix.diagnose import diagnose
-
     text, data, prompt = parse_body(raw)
     del raw
     options = parse_options(data)
@@ -163,8 +165,6 @@ def run_report(raw: bytes, detectors: bool) -> dict[str, Any]:
 
 def _schema() -> dict[str, Any]:
     """The options JSON schema with this server's allowed values for resource options."""
-    from lib_qfix.a1111.settings import allowed_values, server_defaults
-
     schema, base = json_schema(), server_defaults()
     for key in RESOURCE_FIELDS:
         schema["properties"][key]["x-allowed"] = list(allowed_values(key, base))
@@ -184,17 +184,11 @@ def build_router() -> APIRouter:
 
     @r.get("/presets")
     def presets() -> dict[str, Any]:
-        from lib_qfix.a1111.settings import user_preset_dir
-        from lib_qfix.presets import list_presets
-
         return {"presets": [{"name": i.name, "description": i.description, "source": i.source,
                              "error": i.error} for i in list_presets(user_preset_dir())]}
 
     @r.get("/presets/{name}")
     def preset(name: str) -> dict[str, Any]:
-        from lib_qfix.a1111.settings import user_preset_dir
-        from lib_qfix.presets import PresetError, load_preset
-
         try:
             return {"name": name, "options": load_preset(_check_name(name), user_preset_dir())}
         except PresetError as e:

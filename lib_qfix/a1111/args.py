@@ -19,7 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lib_qfix.a1111.settings import check_client_options
 from lib_qfix.options import DEFAULTS, FIELDS, OptionError, Options, coerce_values, from_positional
+from lib_qfix.options.policy import PATH_LIKE_FIELDS, check_path
+from lib_qfix.presets import PresetError, resolve, resolve_options
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,6 @@ class ParsedArgs:
 
 def preset_options(name: str, user_dir: str | None = None) -> Options:
     """The options of preset ``name`` over the defaults (raises OptionError naming ``preset``)."""
-    from lib_qfix.presets import PresetError, resolve_options
-
     try:
         return resolve_options(name, {}, user_dir=user_dir)
     except PresetError as e:
@@ -43,8 +44,6 @@ def preset_options(name: str, user_dir: str | None = None) -> Options:
 def parse_args(args: Sequence[Any], default_preset: str = "default", user_dir: str | None = None) -> ParsedArgs:
     """Options from the script's args, checked against the server's client policy; raises
     :class:`OptionError` naming the bad field."""
-    from lib_qfix.a1111.settings import check_client_options
-
     parsed = _parse(args, default_preset, user_dir)
     if parsed.options.enable:  # a disabled script reads nothing, so it has nothing to refuse
         check_client_options(parsed.options)
@@ -68,9 +67,6 @@ def _parse(args: Sequence[Any], default_preset: str, user_dir: str | None) -> Pa
 
 
 def _from_dict(data: dict[str, Any], default_preset: str, user_dir: str | None) -> ParsedArgs:
-    from lib_qfix.options.policy import PATH_LIKE_FIELDS, check_path
-    from lib_qfix.presets import PresetError, resolve
-
     explicit = coerce_values({str(k): v for k, v in data.items()}, source="API")  # field errors first
     for key in PATH_LIKE_FIELDS:  # before the preset is looked up: a path is refused as a path
         check_path(key, explicit.get(key))

@@ -7,6 +7,8 @@ from typing import Any
 
 from modules import script_callbacks
 
+from lib_qfix.a1111.args import preset_options
+from lib_qfix.a1111.settings import default_preset, user_preset_dir
 from lib_qfix.options import DEFAULTS, FIELDS, PRESET_INFOTEXT_KEY, positional
 from lib_qfix.options.schema import FIELD_BY_INFOTEXT
 
@@ -17,9 +19,6 @@ def fill_missing_on_paste(infotext: str, params: dict[str, Any]) -> None:
     Infotext without QFix options is left alone."""
     if not any(k in FIELD_BY_INFOTEXT for k in params):
         return
-    from lib_qfix.a1111.args import preset_options
-    from lib_qfix.a1111.settings import default_preset, user_preset_dir
-
     name = params.get(PRESET_INFOTEXT_KEY) or default_preset()
     try:
         base = preset_options(str(name), user_preset_dir())

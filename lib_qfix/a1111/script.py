@@ -13,11 +13,16 @@ from typing import Any
 
 from modules import scripts
 
+from lib_qfix import diagnose as diagnosis  # the module: tests and hosts may swap its diagnose
 from lib_qfix.a1111 import settings
 from lib_qfix.a1111.args import ParsedArgs, parse_args
-from lib_qfix.a1111.inpainter import image_index, stop_reason
+from lib_qfix.a1111.inpainter import A1111Inpainter, A1111Regenerator, image_index, stop_reason
+from lib_qfix.a1111.restorer import A1111FaceRestorer
 from lib_qfix.detect.mp_models import set_models_dir as set_mediapipe_models_dir
 from lib_qfix.fix.infotext import WARNINGS, error_infotext, outcome_infotext
+from lib_qfix.fix.loop import run_fix_loop
+from lib_qfix.imageio import to_rgb_array
+from lib_qfix.scoring import scorer_for
 
 log = logging.getLogger("qfix")
 TITLE = "QFix"
@@ -83,13 +88,6 @@ class QFixScript(scripts.Script):
         import numpy as np
         from PIL import Image
 
-        from lib_qfix.a1111.inpainter import A1111Inpainter, A1111Regenerator
-        from lib_qfix.a1111.restorer import A1111FaceRestorer
-        from lib_qfix.diagnose import diagnose
-        from lib_qfix.fix.loop import run_fix_loop
-        from lib_qfix.imageio import to_rgb_array
-        from lib_qfix.scoring import scorer_for
-
         options = settings.apply_device(parsed.options)
         models = settings.models_dir()
         set_mediapipe_models_dir(models)  # where Tasks-API detector models are fetched to
@@ -100,7 +98,7 @@ class QFixScript(scripts.Script):
         scorer, warnings = scorer_for(options, models)
 
         def diag(img: np.ndarray) -> Any:
-            return diagnose(img, options, scorer=scorer, prompt=prompt)
+            return diagnosis.diagnose(img, options, scorer=scorer, prompt=prompt)
 
         regenerate = None
         if options.regenerate and options.regenerate_rounds > 0:

@@ -27,8 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from lib_qfix.options import DEFAULTS, Options
+from lib_qfix.options import DEFAULTS, Options, policy
 from lib_qfix.options.fields import DEVICES
+from lib_qfix.presets import names, resolve
 
 SECTION = ("qfix", "QFix")
 #: what clients may choose when the settings are left as they are: the options' own defaults
@@ -107,10 +108,8 @@ def available_devices() -> tuple[str, ...]:
 
 def server_defaults() -> Options:
     """The options of the server's default preset (the built-in defaults if it cannot be read)."""
-    from lib_qfix.a1111.args import preset_options
-
     try:
-        return preset_options(default_preset(), user_preset_dir())
+        return resolve(default_preset(), None, user_preset_dir()).baseline
     except Exception:  # a broken default preset is reported where it is used; fall back here
         return DEFAULTS
 
@@ -137,16 +136,12 @@ def allowed_values(key: str, defaults: Options | None = None) -> tuple[str, ...]
 def check_client_options(options: Options) -> None:
     """Raise OptionError naming the field when ``options`` name a path or a resource this server
     does not offer (see :mod:`lib_qfix.options.policy`)."""
-    from lib_qfix.options.policy import check_client_options as check
-
     base = server_defaults()
-    check(options, lambda key: allowed_values(key, base))
+    policy.check_client_options(options, lambda key: allowed_values(key, base))
 
 
 def _preset_choices() -> dict[str, Any]:
     try:
-        from lib_qfix.presets import names
-
         return {"choices": names(user_preset_dir())}
     except Exception:  # settings page must render even if presets cannot be listed
         return {"choices": ["default"]}

@@ -14,8 +14,12 @@ from typing import Any
 import gradio as gr
 
 from lib_qfix.a1111 import elements as E
+from lib_qfix.a1111 import settings
+from lib_qfix.a1111.args import preset_options
+from lib_qfix.a1111.settings import user_preset_dir
 from lib_qfix.options import DEFAULTS, FIELDS, META_FIELDS, PRESET_FIELDS, Field, Options, from_positional
 from lib_qfix.options.fields import G_GENERAL
+from lib_qfix.presets import names, save_preset
 
 
 def _host_choices(key: str) -> list[str]:
@@ -35,9 +39,6 @@ def _host_choices(key: str) -> list[str]:
 
 
 def _preset_names() -> list[str]:
-    from lib_qfix.a1111 import settings
-    from lib_qfix.presets import names
-
     try:
         return names(settings.user_preset_dir())
     except Exception:
@@ -88,8 +89,6 @@ def negative_button(tab: str) -> Any:
 def build_panel(is_img2img: bool) -> tuple[list[Any], list[tuple[Any, str]]]:
     """Build the accordion inside the caller's Blocks; returns (components in FIELDS order,
     infotext_fields). No side effects beyond creating components (``ui()`` runs several times)."""
-    from lib_qfix.a1111 import settings
-
     tab = "img2img" if is_img2img else "txt2img"
     try:
         start = _load(settings.default_preset())
@@ -124,9 +123,6 @@ def build_panel(is_img2img: bool) -> tuple[list[Any], list[tuple[Any, str]]]:
 
 
 def _load(name: str) -> Options:
-    from lib_qfix.a1111.args import preset_options
-    from lib_qfix.a1111.settings import user_preset_dir
-
     return preset_options(name, user_preset_dir())
 
 
@@ -148,9 +144,6 @@ def on_preset(name: str, *current: Any) -> list[Any]:
 
 def on_save(name: str, *values: Any) -> list[Any]:
     """Save the panel's values as a user preset; returns (dropdown update, status)."""
-    from lib_qfix.a1111.settings import user_preset_dir
-    from lib_qfix.presets import save_preset
-
     try:
         opts = from_positional(list(values)).replace(preset=name.strip())
         save_preset(name.strip(), opts, user_preset_dir())

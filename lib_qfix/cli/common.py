@@ -13,9 +13,12 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.cli import UsageError
+from lib_qfix.diagnose import error_report
 from lib_qfix.errors import error_text
+from lib_qfix.fileio import atomic_write_text
 from lib_qfix.imageio import ImageLoadError, find_images, load_image
-from lib_qfix.options import OptionError, Options, choices_help
+from lib_qfix.options import OptionError, Options, choices_help, validate
+from lib_qfix.presets import PresetError, read_file, resolve_options
 
 PRESET_HELP = "preset name, or a preset file (a path with '/' or ending in .json); default: 'default'"
 
@@ -54,9 +57,6 @@ def resolve_preset_options(preset: str | None, explicit: dict[str, Any]) -> Opti
     """Options = defaults < preset (a name, or a preset file on the command line) < ``explicit``.
     Raises :class:`UsageError` naming ``--preset`` or the bad option. (The HTTP API still takes
     names only: a path there would read any file of the server.)"""
-    from lib_qfix.options import validate
-    from lib_qfix.presets import PresetError, read_file, resolve_options
-
     name = preset or "default"
     try:
         if not is_preset_file(name):
@@ -150,7 +150,6 @@ def write_json(data: Any, target: str | None) -> None:
     if target in (None, "-"):
         print(text)
         return
-    from lib_qfix.fileio import atomic_write_text
 
     atomic_write_text(target, text + "\n")
 
@@ -163,8 +162,6 @@ def run_reports(paths: list[Path], args, desc: str, make: Callable[[np.ndarray, 
     None for failures). Errors while reading or processing one image become that image's
     ``error``; the batch goes on.
     """
-    from lib_qfix.diagnose import error_report
-
     reports, failed = [], 0
     for path, image, err in each_image(paths, args, desc):
         report = None

@@ -21,6 +21,10 @@ from lib_qfix.cli.common import (
     unique_names,
     write_json,
 )
+from lib_qfix.diagnose import diagnose
+from lib_qfix.fileio import atomic_write_bytes
+from lib_qfix.report.html import make_card, write_report
+from lib_qfix.report.overlay import draw_regions
 
 OVERLAY_SUFFIX = ".overlay.jpg"
 
@@ -49,17 +53,12 @@ def save_overlay(image, regions, target: Path) -> None:
 
     from PIL import Image
 
-    from lib_qfix.fileio import atomic_write_bytes
-    from lib_qfix.report.overlay import draw_regions
-
     buf = io.BytesIO()
     Image.fromarray(draw_regions(image, regions)).save(buf, "JPEG", quality=90)
     atomic_write_bytes(target, buf.getvalue())
 
 
 def run(args) -> int:
-    from lib_qfix.diagnose import diagnose
-
     options = resolve_cli_options(args)
     check_output_file("--json", args.json, stdout_ok=True)
     check_output_file("--html", args.html)
@@ -72,8 +71,6 @@ def run(args) -> int:
 
     def on_each(report, image) -> None:
         if args.html:
-            from lib_qfix.report.html import make_card
-
             cards.append(make_card(report, image))
         if overlay_dir is not None and image is not None:
             target = overlay_dir / names[Path(report.path)]
@@ -89,8 +86,6 @@ def run(args) -> int:
     if args.json:
         ok = write_or_report("--json", args.json, lambda: write_json([r.to_json() for r in reports], args.json))
     if args.html:
-        from lib_qfix.report.html import write_report
-
         ok = write_or_report("--html", args.html, lambda: write_report(cards, args.html)) and ok
     for line in overlay_errors:
         print(line, file=sys.stderr)

@@ -10,6 +10,7 @@ import json
 import sys
 
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, UsageError
+from lib_qfix.presets import PresetError, find_preset, list_presets, read_file, resolve_options, validate_file
 
 
 def register(sub) -> None:
@@ -41,8 +42,6 @@ def run(args) -> int:
 
 
 def _list(args) -> int:
-    from lib_qfix.presets import list_presets
-
     infos = list_presets(args.user_dir)
     if args.json:
         print(json.dumps([info.__dict__ for info in infos], indent=2))
@@ -56,8 +55,6 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    from lib_qfix.presets import PresetError, find_preset, read_file, resolve_options
-
     try:
         path, source = find_preset(args.name, args.user_dir)
     except PresetError as e:
@@ -74,8 +71,6 @@ def _show(args) -> int:
 
 
 def _validate(args) -> int:
-    from lib_qfix.presets import validate_file
-
     bad = 0
     for name in args.files:
         errors = validate_file(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED
 from lib_qfix.cli.args import check_output_file, write_or_report
 from lib_qfix.cli.common import add_option_args, collect_paths, resolve_cli_options, run_reports, write_json
+from lib_qfix.diagnose import diagnose
 from lib_qfix.options import DETECTORS_OFF
 
 
@@ -17,8 +18,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from lib_qfix.diagnose import diagnose
-
     # score only: every detector off, global judgements kept
     options = resolve_cli_options(args, **DETECTORS_OFF)
     check_output_file("--json", args.json, stdout_ok=True)

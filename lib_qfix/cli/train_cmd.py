@@ -16,7 +16,13 @@ from pathlib import Path
 
 from lib_qfix.cli import UsageError
 from lib_qfix.cli.args import number
+from lib_qfix.imageio import ImageLoadError, load_image
 from lib_qfix.options import DEFAULTS, FIELD_BY_KEY
+from lib_qfix.scoring import WeightsUnavailable
+from lib_qfix.scoring.clip_image import encode_images
+from lib_qfix.scoring.clip_model import load_clip, models_dirs
+from lib_qfix.scoring.learned.io import save_prompts
+from lib_qfix.scoring.learned.train import train_prompts
 
 IMAGE_COLUMNS = ("image", "file", "filename", "path", "name")
 SCORE_COLUMNS = ("score", "mos", "quality", "label")
@@ -95,13 +101,6 @@ def read_labels(labels: Path, images: Path, image_column: str | None = None,
 
 
 def run(args) -> int:
-    from lib_qfix.imageio import ImageLoadError, load_image
-    from lib_qfix.scoring import WeightsUnavailable
-    from lib_qfix.scoring.clip_image import encode_images
-    from lib_qfix.scoring.clip_model import load_clip, models_dirs
-    from lib_qfix.scoring.learned.io import save_prompts
-    from lib_qfix.scoring.learned.train import train_prompts
-
     paths, scores = read_labels(Path(args.labels), Path(args.images), args.image_column, args.score_column)
     try:
         images = [load_image(p) for p in paths]

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib_qfix.detect.mediapipe_runtime import FaceBox, backend, confidence_floor, solution
+from lib_qfix.detect.mediapipe_runtime import backend, confidence_floor, solution
+from lib_qfix.detect.mp_results import FaceBox
 from lib_qfix.detect.nms import nms
 
 #: MediaPipe face-detection keypoint order

@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from lib_qfix.detect import mp_legacy, mp_tasks
 from lib_qfix.imageio import check_rgb
 
 BACKENDS = ("legacy", "tasks")
@@ -34,26 +34,6 @@ _pool: dict[tuple, LockedSolution] = {}
 _pool_lock = threading.Lock()
 _override: str | None = None
 _auto: str | None = None
-
-
-@dataclass(frozen=True)
-class FaceBox:
-    """One face detection. ``box`` (x0, y0, x1, y1) and ``keypoints`` (six (x, y), MediaPipe's order)
-    as fractions of the input image's width and height (may reach past 0..1); ``score`` 0..1."""
-
-    box: tuple[float, float, float, float]
-    score: float
-    keypoints: tuple[tuple[float, float], ...]
-
-
-@dataclass(frozen=True)
-class HandPoints:
-    """One hand: ``points`` (21, 3) with x, y as fractions of the input image and z MediaPipe's
-    relative depth on x's scale; ``label`` "Left"/"Right" as MediaPipe names it; ``score`` its 0..1."""
-
-    points: np.ndarray
-    label: str
-    score: float
 
 
 def import_mediapipe() -> Any:
@@ -85,8 +65,6 @@ def backend() -> str:
     if env != "auto":
         raise ValueError(f"QFIX_MEDIAPIPE={env!r} is not allowed; allowed: auto, {', '.join(BACKENDS)}")
     if _auto is None:
-        from lib_qfix.detect import mp_legacy, mp_tasks
-
         mp = import_mediapipe()
         if mp_legacy.available(mp):
             _auto = "legacy"
@@ -122,8 +100,6 @@ def solution(kind: str, **params: Any) -> LockedSolution:
     ``refine_landmarks``, ``max_num_hands``, ``model_complexity``) on the current :func:`backend`."""
     name = backend()
     if name == "tasks":
-        from lib_qfix.detect import mp_tasks
-
         mp = import_mediapipe()
         params = mp_tasks.normalize(mp, kind, params)
     elif kind not in ("face_detection", "face_mesh", "hands"):
@@ -139,10 +115,7 @@ def solution(kind: str, **params: Any) -> LockedSolution:
 def _build(name: str, kind: str, params: dict[str, Any]) -> Callable[[np.ndarray], Any]:
     mp = import_mediapipe()
     if name == "tasks":
-        from lib_qfix.detect import mp_tasks
-
         return mp_tasks.build(mp, kind, params)
-    from lib_qfix.detect import mp_legacy
 
     if not mp_legacy.available(mp):
         raise ImportError(f"mediapipe {getattr(mp, '__version__', '?')} has no `solutions` API with bundled "
@@ -157,7 +130,6 @@ def clear() -> None:
     with _pool_lock:
         _pool.clear()
         _auto = None
-    from lib_qfix.detect import mp_tasks
 
     mp_tasks.close_all()
 

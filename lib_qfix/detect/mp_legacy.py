@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lib_qfix.detect.mediapipe_runtime import FaceBox, HandPoints
+from lib_qfix.detect.mp_results import FaceBox, HandPoints
 
 #: a model file the legacy API needs from the wheel (absent in wheels that dropped ``solutions``)
 BUNDLED_MODEL = ("modules", "face_detection", "face_detection_short_range.tflite")

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.detect import mp_models
-from lib_qfix.detect.mediapipe_runtime import FaceBox, HandPoints
+from lib_qfix.detect.mp_results import FaceBox, HandPoints
 
 #: first mediapipe whose Tasks face detector runs the full-range (192 px) model
 FULL_RANGE_SINCE = (0, 10, 33)

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from lib_qfix import __version__
+from lib_qfix.fileio import atomic_write_text
 from lib_qfix.report.overlay import draw_regions
 from lib_qfix.types import ImageReport
 
@@ -140,6 +141,4 @@ worst first · QFix {__version__}</div>
 
 def write_report(cards: Sequence[Card], path: str | Path, title: str = "QFix diagnosis") -> Path:
     """Write the report atomically (temp file + rename) and return its path."""
-    from lib_qfix.fileio import atomic_write_text
-
     return atomic_write_text(path, render_report(cards, title))

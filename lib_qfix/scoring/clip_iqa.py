@@ -26,6 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from lib_qfix.scoring.clip_image import encode_images
+from lib_qfix.scoring.clip_model import shared_clip
+from lib_qfix.scoring.learned.io import load_prompts
 from lib_qfix.scoring.prompt_pairs import PromptPair, quality_of, resolve_pairs
 from lib_qfix.types import DEFECT, Region, ScoreResult
 
@@ -76,8 +79,6 @@ class ClipIQA:
         return self.clip.encode_texts(texts)
 
     def image_features(self, images: Sequence[np.ndarray]):
-        from lib_qfix.scoring.clip_image import encode_images
-
         return encode_images(images, self.clip, native=self.native, pos_embed=self.pos_embed,
                              batch_size=self.batch_size, min_side=self.min_side, max_side=self.max_side,
                              cache=self._pos_cache)
@@ -133,8 +134,6 @@ class ClipIQA:
 
 def _clip(model: str, pretrained: str, device: str, models_dir: str | None):
     """The shared model for (model, pretrained, device, models folder) from the registry."""
-    from lib_qfix.scoring.clip_model import shared_clip
-
     return shared_clip(model, pretrained, device, models_dir or os.environ.get("QFIX_MODELS") or None)
 
 
@@ -153,8 +152,6 @@ def create_clip_iqa_learned(model: str = "RN50", pretrained: str = "openai", pai
                             models_dir: str | None = None, **kwargs: Any) -> ClipIQA:
     """Registry factory for ``clip-iqa+learned``: quality from a learned prompt file (name or path);
     the pair set is still reported as the attribute breakdown."""
-    from lib_qfix.scoring.learned.io import load_prompts
-
     chosen = resolve_pairs(pairs, custom_pairs)
     prompts = load_prompts(learned, models_dir)
     clip = _clip(model, pretrained, device, models_dir)

@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib_qfix.compat.torchvision_ops import ensure_torchvision
 from lib_qfix.errors import reason
 from lib_qfix.lru import LRU
+from lib_qfix.registry import shared
 from lib_qfix.scoring import WeightsUnavailable
 
 log = logging.getLogger("qfix")
@@ -86,8 +88,6 @@ class LoadedClip:
 
 def open_clip_module():
     """``import open_clip`` after the CPU-torch torchvision fix (see environment.md)."""
-    from lib_qfix.compat.torchvision_ops import ensure_torchvision
-
     ensure_torchvision()
     import open_clip
 
@@ -207,8 +207,6 @@ def _create(open_clip, name: str):
 def shared_clip(model: str = "RN50", pretrained: str = "openai", device: str = "auto",
                 models_dir: str | os.PathLike[str] | None = None) -> LoadedClip:
     """:func:`load_clip` through the registry's bounded ``clip`` cache (one model per key)."""
-    from lib_qfix.registry import shared
-
     dev, _ = pick_device(device)
     folders = tuple(str(d) for d in models_dirs(models_dir))
     key = (model, pretrained, str(dev), folders)

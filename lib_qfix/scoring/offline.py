@@ -164,7 +164,7 @@ def _as_rgb(image: np.ndarray, index: int) -> np.ndarray:
         a = a[:, :, :3]
     elif a.ndim == 3 and a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
-    return check_rgb(a, f"images[{index}] (also accepted: (H, W) gray, (H, W, 4) RGBA)")
+    return check_rgb(a, f"images[{index}]", also=" (also accepted: (H, W) gray, (H, W, 4) RGBA)")
 
 
 class OfflineScorer:

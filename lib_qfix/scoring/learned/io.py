@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib_qfix.fileio import atomic_write_bytes
 from lib_qfix.scoring import WeightsUnavailable
+from lib_qfix.scoring.clip_model import models_dirs
+from lib_qfix.scoring.learned.soft_prompt import check_text_tower, encode_with_context, text_width, tokens_for
 
 FORMAT = "qfix-prompts/1"
 log = logging.getLogger("qfix")
@@ -47,8 +50,6 @@ class LearnedPrompts:
 
     def check_fits(self, clip) -> None:
         """WeightsUnavailable when these prompts were trained for another model."""
-        from lib_qfix.scoring.learned.soft_prompt import check_text_tower, text_width
-
         check_text_tower(clip.model)
         if self.model != clip.name or self.ctx.shape[1] != text_width(clip.model):
             raise WeightsUnavailable(
@@ -62,7 +63,6 @@ class LearnedPrompts:
         """(2, D) normalised float32 features of the high/low quality prompts."""
         import torch
 
-        from lib_qfix.scoring.learned.soft_prompt import encode_with_context, tokens_for
 
         with torch.inference_mode():
             tok = tokens_for(clip, [self.template_high, self.template_low])
@@ -74,7 +74,6 @@ def save_prompts(path: str | os.PathLike[str], ctx, model: str, pretrained: str,
     """Write atomically (temporary file + rename); returns the path."""
     from safetensors.torch import save
 
-    from lib_qfix.fileio import atomic_write_bytes
 
     path = Path(path)
     if path.suffix != ".safetensors":
@@ -88,8 +87,6 @@ def save_prompts(path: str | os.PathLike[str], ctx, model: str, pretrained: str,
 
 def find_prompts(name: str, models_dir: str | os.PathLike[str] | None = None) -> Path:
     """The file for ``name``: a name under ``<models folder>/prompts`` (searched first), else a path."""
-    from lib_qfix.scoring.clip_model import models_dirs
-
     if not name:
         raise WeightsUnavailable("clip-iqa+learned needs a learned prompt file (option learned_prompts);"
                                  " train one with `qfix train-prompts`")
