@@ -72,7 +72,7 @@ def _summary(session: FilterSession, decisions: Sequence[Decision]) -> str:
             f" · {session.result.cached} from cache")
 
 
-def _views(session: FilterSession | None, threshold: float, keep_top: str, best: bool):
+def _views(session: FilterSession | None, threshold: float, keep_top: str, best: bool) -> tuple[Any, ...]:
     """(gallery, histogram html, summary markdown) for the current split."""
     if session is None:
         return [], "", ""
@@ -85,7 +85,7 @@ def _views(session: FilterSession | None, threshold: float, keep_top: str, best:
 
 
 def score(folders: str, files: list | None, scorer: str, preset: str, detect: list[str], threshold: float,
-          keep_top: str, best: bool, progress: Any = None):
+          keep_top: str, best: bool, progress: Any = None) -> tuple[Any, ...]:
     """Event handler of "Score": returns (session, gallery, histogram, summary, message)."""
     _cancel.reset()
     uploads = [getattr(f, "name", f) for f in (files or [])]
@@ -126,8 +126,9 @@ def score(folders: str, files: list | None, scorer: str, preset: str, detect: li
     return session, gallery, hist, summary, msg.strip()
 
 
-def score_with_progress(folders, files, scorer, preset, detect, threshold, keep_top, best,
-                        progress=gr.Progress()):  # noqa: B008 - gradio injects progress this way
+def score_with_progress(folders: str, files: list | None, scorer: str, preset: str, detect: list[str],
+                        threshold: float, keep_top: str, best: bool,
+                        progress: Any = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 - gradio injects progress this way
     return score(folders, files, scorer, preset, detect, threshold, keep_top, best, progress)
 
 
@@ -142,13 +143,14 @@ def cancel() -> str:
     return "Cancelling after the current batch…"
 
 
-def export(session: FilterSession | None, threshold: float, keep_top: str, best: bool):
+def export(session: FilterSession | None, threshold: float, keep_top: str, best: bool) -> Any:
     if session is None:
         return None, "Score a folder first."
     return session.export_csv(session.decisions(threshold, keep_top, best)), ""
 
 
-def ask_move(session: FilterSession | None, threshold: float, keep_top: str, best: bool, dest: str):
+def ask_move(session: FilterSession | None, threshold: float, keep_top: str, best: bool,
+             dest: str) -> tuple[Any, ...]:
     """First step of "Move rejects": show the confirmation box with what would happen."""
     if session is None:
         return gr.update(visible=False), "", "Score a folder first."
@@ -161,7 +163,8 @@ def ask_move(session: FilterSession | None, threshold: float, keep_top: str, bes
                                      "`qfix filter --undo MANIFEST`)."), ""
 
 
-def do_move(session: FilterSession | None, threshold: float, keep_top: str, best: bool, dest: str):
+def do_move(session: FilterSession | None, threshold: float, keep_top: str, best: bool,
+            dest: str) -> tuple[Any, ...]:
     """Second step: move, hide the box, report what happened (the session stays, files moved)."""
     if session is None:
         return gr.update(visible=False), "Score a folder first."
