@@ -87,7 +87,7 @@ class LoadedClip:
 
 
 def open_clip_module():
-    """``import open_clip`` after the CPU-torch torchvision fix (see environment.md)."""
+    """``import open_clip`` after the CPU-torch torchvision fix (see docs/environment.md)."""
     ensure_torchvision()
     import open_clip
 

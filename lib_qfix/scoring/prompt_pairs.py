@@ -7,7 +7,7 @@ positive side is better, -1 the negative side is better (1 - p counts), 0 means 
 quality direction (brightness, mood) and is reported only. ``weight`` (>= 0) is its share of the
 weighted mean.
 
-Sets (see shared/docs/field.md): ``paper`` (the CLIP-IQA paper's "Good photo."/"Bad photo."),
+Sets (see docs/field.md): ``paper`` (the CLIP-IQA paper's "Good photo."/"Bad photo."),
 ``quality5`` (the five pairs pyiqa averages), ``look`` and ``feel`` (the paper's attribute pairs).
 Custom pairs come from the ``custom_pairs`` option: ``"positive|negative[|weight]"`` separated by ``;``,
 at most :data:`MAX_CUSTOM_PAIRS` pairs; the option's syntax is checked when options are validated

@@ -7,7 +7,7 @@ Loss: BCE between p(high) and the min-max-normalised score (0..1, min/max of the
 Quality-aware gradient regularisation: G_d = ∂L_quality/∂ctx; G_g = ∂KL/∂ctx for the KL divergence
 between the scene distribution of the *initial* prompts (frozen, "X X X X a photo of a human." …
 with the initial context) and the current ones; where <G_d, G_g> > 0 the update uses
-G_d − λ·<G_d, G_g>/‖G_g‖²·G_g (λ = ``lam``, default 5, as field.md describes GRMP-IQA), so the quality
+G_d − λ·<G_d, G_g>/‖G_g‖²·G_g (λ = ``lam``, default 5, as docs/field.md describes GRMP-IQA), so the quality
 step does not drag the scene semantics along. λ = 0 disables it.
 
 The CLIP weights never change, so image features are computed once. The validation split is fixed
