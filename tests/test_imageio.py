@@ -146,3 +146,18 @@ def test_fuzzed_files_decode_or_raise_image_load_error(coffee):
                 assert arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3
                 outcomes["ok"] += 1
     assert outcomes["ok"] > 50 and outcomes["error"] > 50  # both paths were exercised
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([[1, 2, 3]], r"img: list is not allowed; expected a numpy"),
+    (np.zeros((8, 8, 3), np.float32), r"img: dtype float32 is not allowed; expected uint8"),
+    (np.zeros((8, 8), np.uint8), r"img: shape \(8, 8\) is not allowed; expected \(H, W, 3\)"),
+    (np.zeros((4, 9, 3), np.uint8), r"at least 8x8 pixels"),
+])
+def test_check_rgb_names_the_image_what_it_is_and_what_is_expected(bad, match):
+    from lib_qfix.imageio import check_rgb
+
+    with pytest.raises(ValueError, match=match):
+        check_rgb(bad, "img", min_side=8)
+    ok = np.zeros((8, 8, 3), np.uint8)[:, ::-1]
+    assert check_rgb(ok, "img", min_side=8).flags["C_CONTIGUOUS"]

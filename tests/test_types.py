@@ -32,3 +32,13 @@ def test_bad_json_raises():
         Region.from_json({"box": None})
     with pytest.raises(ValueError):
         Region.from_json({"kind": "face", "box": [1, 2, 3]})
+
+
+def test_box_area_is_the_one_area_function():
+    from lib_qfix import masks
+    from lib_qfix.detect import nms
+    from lib_qfix.types import box_area
+
+    assert box_area((10, 20, 40, 60)) == 1200 and box_area((0.5, 0, 1.5, 2.0)) == 2.0
+    assert box_area(None) == 0 and box_area((5, 5, 1, 9)) == 0  # global region, inverted box
+    assert not hasattr(nms, "area") and masks.box_area is box_area
