@@ -1,5 +1,5 @@
 """Detector benchmark: recall, precision and latency per detector on the labelled fixture set
-(bench/fixtures_detect.py), side by side with peers in the same run:
+(testkit/fixtures_detect.py), side by side with peers in the same run:
 
 - faces: ADetailer's MediaPipe face functions (the `adetailer` package, installed --no-deps for
   the bench only) on the same images;
@@ -24,7 +24,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.fixtures_detect import (  # noqa: E402
+from lib_qfix.detect.face_boxes import clear_memo, detect_face_boxes  # noqa: E402
+from lib_qfix.detect.hand_plausibility import check_hand  # noqa: E402
+from lib_qfix.detect.hands import run_hands  # noqa: E402
+from lib_qfix.detect.nms import iou  # noqa: E402
+from lib_qfix.options import DEFAULTS  # noqa: E402
+from lib_qfix.registry import create_detector, create_scorer  # noqa: E402
+from testkit.fixtures_detect import (  # noqa: E402
     PERTURBATIONS,
     clean_cases,
     face_cases,
@@ -32,12 +38,6 @@ from bench.fixtures_detect import (  # noqa: E402
     render_hand,
     watermark_cases,
 )
-from lib_qfix.detect.face_boxes import clear_memo, detect_face_boxes  # noqa: E402
-from lib_qfix.detect.hand_plausibility import check_hand  # noqa: E402
-from lib_qfix.detect.hands import run_hands  # noqa: E402
-from lib_qfix.detect.nms import iou  # noqa: E402
-from lib_qfix.options import DEFAULTS  # noqa: E402
-from lib_qfix.registry import create_detector, create_scorer  # noqa: E402
 
 MATCH_IOU = 0.3
 

@@ -1,7 +1,7 @@
 """Distortion-ladder benchmark: does the offline score get worse as each distortion gets worse?
 
 For every bundled public-domain photo (resized to 512x512) and each of the seven distortions of
-:mod:`bench.distortions` (five levels), the Spearman correlation (SRCC) between badness
+:mod:`testkit.distortions` (five levels), the Spearman correlation (SRCC) between badness
 (QFix: 1 - quality; BRISQUE: its score) and the level. Reported per distortion as the mean over
 photos (and the worst photo), QFix side by side with the ``brisque`` package run in the same
 process, plus median milliseconds per 512x512 image for both. This measures monotonicity, not
@@ -28,9 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/ladder.py` from anywhere
 
-from bench.distortions import DISTORTIONS, LEVELS, ladder
 from lib_qfix.samples import all_photos
 from lib_qfix.scoring.offline import OfflineScorer
+from testkit.distortions import DISTORTIONS, LEVELS, ladder
 
 QUICK_PHOTOS = ("astronaut", "coffee", "camera")
 #: Photographic scikit-image images outside lib_qfix.samples (not used to tune the ladder; their

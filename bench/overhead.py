@@ -70,8 +70,8 @@ def main() -> int:
     import pytest
 
     from lib_qfix.options import DEFAULTS, positional
-    from tests.fake_a1111 import install
-    from tests.fake_a1111.host_api import make_runner, txt2img
+    from testkit.fake_a1111 import install
+    from testkit.fake_a1111.host_api import make_runner, txt2img
 
     mp = pytest.MonkeyPatch()
     host = install(mp, Path(tempfile.mkdtemp(prefix="qfix-bench-")))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.fake_a1111 import install
+from testkit.fake_a1111 import install
 
 
 def b64(img: np.ndarray, fmt: str = "PNG") -> str:

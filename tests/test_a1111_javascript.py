@@ -19,7 +19,7 @@ import pytest
 from lib_qfix.a1111 import elements as E
 from lib_qfix.fix.infotext import NEGATIVE, RESULT_KEYS, SCORE_AFTER, SCORE_BEFORE
 from lib_qfix.options import FIELDS
-from tests.fake_a1111.host_infotext import quote
+from testkit.fake_a1111.host_infotext import quote
 
 JS = Path(__file__).resolve().parents[1] / "javascript" / "qfix.js"
 TAB = "txt2img"

@@ -1,5 +1,5 @@
 """What the browser really shows: the panel served by gradio 3.41 with qfix.js and style.css loaded the
-way A1111 1.10.1 loads them, in headless Chromium (bench/screenshot_panel.py, ``run_probe``).
+way A1111 1.10.1 loads them, in headless Chromium (testkit/page.py, ``run_probe``).
 
 Skipped only when Debian's ``chromium`` is not installed (``apt-get install -y chromium``).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import screenshot_panel as shot
+from testkit import page as shot
 
 pytestmark = pytest.mark.skipif(shot.browser() is None, reason="chromium not installed (apt-get install -y chromium)")
 

@@ -3,6 +3,7 @@ no recursion, best-not-last, interrupt, infotext paste-back, bad args."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,8 @@ import pytest
 from lib_qfix.fix.outcome import RegionCheck
 from lib_qfix.options import DEFAULTS, FIELDS, positional
 from lib_qfix.types import DEFECT, ImageReport, Region
-from tests.fake_a1111 import host_scripts, install
-from tests.fake_a1111.host_api import api_args, make_runner, paste_args, txt2img
+from testkit.fake_a1111 import host_scripts, install
+from testkit.fake_a1111.host_api import api_args, make_runner, paste_args, txt2img
 
 HAND_BOX = (40, 60, 100, 120)
 CX, CY = 70, 90  # centre of the hand box
@@ -233,7 +234,7 @@ def test_issue_noise_painted_over_a_small_face_is_not_kept(host):
     from PIL import Image
     from skimage import data
 
-    from bench.keep_best import coloured_noise
+    from testkit.planted import coloured_noise
 
     host.base_image = cv2.resize(data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
     rng = np.random.default_rng(0)
@@ -298,7 +299,7 @@ def test_qfix_postprocess_image_sees_what_a_detailer_painted(host, scripted, tmp
     # a detailer that repaints the hand in postprocess_image; in load order QFix's hook comes after
     # it, so QFix diagnoses the detailer's output (its hand centre is no longer the defective grey)
     from lib_qfix.a1111.script import QFixScript
-    from tests.fake_a1111.host_api import txt2img, ui_defaults
+    from testkit.fake_a1111.host_api import txt2img, ui_defaults
 
     scripts_mod = host.modules["modules.scripts"]
 
@@ -327,3 +328,21 @@ def test_qfix_postprocess_image_sees_what_a_detailer_painted(host, scripted, tmp
     hooks = [who for hook, who in host.calls if hook == "postprocess_image"]
     assert hooks == ["Detailer", "QFix"]
     assert host.inner == [] and "QFix result: unchanged (nothing to fix)" in processed.infotexts[0]
+
+
+def test_models_folder_reaches_scorer_and_detectors_by_configuration(host, scripted, monkeypatch):
+    # the host's models folder is handed to the scorer's config and the MediaPipe model store;
+    # QFix no longer writes it into the process environment per image
+    from lib_qfix import scoring
+    from lib_qfix.a1111 import settings
+    from lib_qfix.detect import mp_models
+
+    monkeypatch.delenv("QFIX_MODELS", raising=False)
+    monkeypatch.setattr(mp_models, "_models_dir", None)
+    seen = []
+    real = scoring.scorer_for
+    monkeypatch.setattr(scoring, "scorer_for", lambda o, m=None: seen.append(m) or real(o, m))
+    run(host, ui_values())
+    assert seen == [settings.models_dir()] and "QFIX_MODELS" not in os.environ
+    assert mp_models.mediapipe_dir() == Path(settings.models_dir()) / "mediapipe"
+    assert scoring.scorer_config(DEFAULTS.replace(scorer="clip-iqa"), "/m")["models_dir"] == "/m"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lib_qfix.options import DEFAULTS, FIELDS
-from tests.fake_a1111 import install
+from testkit.fake_a1111 import install
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.fake_a1111 import install
+from testkit.fake_a1111 import install
 
 HEADERS = "POST /qfix/v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
 

@@ -13,7 +13,7 @@ import pytest
 from clip_tiny import CONFIGS, register
 from PIL import Image
 
-from tests.fake_a1111 import install
+from testkit.fake_a1111 import install
 
 pytest.importorskip("torch")
 

@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.fixtures_detect import FACE_LABELS
 from lib_qfix.detect.face_checks import LEFT_EYE
 from lib_qfix.detect.faces import FaceDetector, face_mesh
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
+from testkit.fixtures_detect import FACE_LABELS
 from tests.concurrency import detect_in_threads
 
 

@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.fixtures_detect import multi_person_scenes, photo, render_hand
 from lib_qfix.detect.hands import HandDetector, person_crops, run_hands
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
+from testkit.fixtures_detect import multi_person_scenes, photo, render_hand
 from tests.concurrency import detect_in_threads
 
 

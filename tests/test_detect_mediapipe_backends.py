@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.fixtures_detect import FACE_LABELS, face_cases, person_tile, photo, render_hand
 from lib_qfix.detect import mediapipe_runtime as rt
 from lib_qfix.detect import mp_models, mp_tasks
 from lib_qfix.detect.face_boxes import clear_memo, detect_face_boxes
@@ -21,6 +20,7 @@ from lib_qfix.detect.hands import HandDetector
 from lib_qfix.detect.mp_models import ModelUnavailable
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
+from testkit.fixtures_detect import FACE_LABELS, face_cases, person_tile, photo, render_hand
 from tests import mediapipe_bundles
 from tests.concurrency import detect_in_threads
 

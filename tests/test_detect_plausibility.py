@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.fixtures_detect import (
+from lib_qfix.detect.hand_plausibility import check_hand, segments_cross
+from testkit.fixtures_detect import (
     _collapse_middle,
     _cross_base,
     _fold_back,
@@ -16,14 +17,13 @@ from bench.fixtures_detect import (
     _thumb_other_side,
     canonical_hand,
 )
-from lib_qfix.detect.hand_plausibility import check_hand, segments_cross
 
 
 @pytest.fixture(scope="module")
 def mediapipe_hand() -> tuple[np.ndarray, float]:
     """Landmarks MediaPipe itself puts on a rendered open hand (a real model output)."""
-    from bench.fixtures_detect import render_hand
     from lib_qfix.detect.hands import run_hands
+    from testkit.fixtures_detect import render_hand
 
     img = render_hand(256, 1.0)
     hands = run_hands(img, (0, 0, 256, 256), 1, 0.3, "test")

@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.fixtures_detect import FACE_LABELS, watermark_cases
 from lib_qfix.detect.faces import FaceDetector
 from lib_qfix.detect.hands import HandDetector
 from lib_qfix.detect.nms import iou, merge_boxes, nms, to_int_box
@@ -14,6 +13,7 @@ from lib_qfix.detect.text import TextDetector
 from lib_qfix.diagnose import run_detectors
 from lib_qfix.options import DEFAULTS
 from lib_qfix.registry import create_detector
+from testkit.fixtures_detect import FACE_LABELS, watermark_cases
 
 
 def test_registry_builds_each_detector_once():

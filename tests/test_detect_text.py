@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from bench.fixtures_detect import _font, watermark_cases
 from lib_qfix.detect.nms import iou
 from lib_qfix.detect.text import TextDetector, classify, prompt_wants_text, stroke_contrast
 from lib_qfix.options import DEFAULTS
+from testkit.fixtures_detect import _font, watermark_cases
 from tests.concurrency import detect_in_threads
 
 

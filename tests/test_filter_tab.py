@@ -15,7 +15,7 @@ from filter_support import make_variants, write_folder
 
 from lib_qfix.a1111 import tab
 from lib_qfix.presets import save_preset
-from tests.fake_a1111 import install
+from testkit.fake_a1111 import install
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Region fidelity on real photos with the real detectors: the repainted region is judged on its own.
 
-Planted outcomes come from bench/keep_best.py: a perfect model (the original pixels back), noise,
+Planted outcomes come from testkit/planted.py: a perfect model (the original pixels back), noise,
 blur, a different face, a patch shifted a few pixels."""
 
 from __future__ import annotations
@@ -9,15 +9,6 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.keep_best import (
-    PlantedInpainter,
-    build_cases,
-    coloured_noise,
-    enlarge_eye,
-    evaluate,
-    summary,
-    watermark,
-)
 from lib_qfix.diagnose import diagnose
 from lib_qfix.fix import local_stats as ls
 from lib_qfix.fix.fidelity import FidelityChecker
@@ -27,6 +18,15 @@ from lib_qfix.fix.plan import plan_round
 from lib_qfix.options import DEFAULTS
 from lib_qfix.registry import create_detector
 from lib_qfix.types import Region
+from testkit.planted import (
+    PlantedInpainter,
+    build_cases,
+    coloured_noise,
+    enlarge_eye,
+    evaluate,
+    summary,
+    watermark,
+)
 
 OPTS = DEFAULTS.replace(enable=True)
 

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bench import distortions as dist
 from lib_qfix.protocols import Scorer
 from lib_qfix.registry import create_scorer
 from lib_qfix.samples import all_photos
 from lib_qfix.scoring.offline import QUALITY_FAMILIES, OfflineScorer
 from lib_qfix.types import DEFECT, GLOBAL_KINDS, VERDICTS
+from testkit import distortions as dist
 
 KINDS = ("blur", "noise", "jpeg", "exposure", "low_resolution")
 DEFECT_NAMES = {"blur", "noise", "jpeg", "overexposed", "underexposed", "low_resolution"}

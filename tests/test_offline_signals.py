@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import distortions as dist
 from lib_qfix.scoring import nss
 from lib_qfix.scoring import signals as sig
+from testkit import distortions as dist
 
 
 def _y(img):

@@ -71,7 +71,7 @@ def test_meta_fields_are_derived_from_the_role():
 def test_panel_puts_the_meta_fields_first_and_loads_presets_into_the_rest(monkeypatch, tmp_path):
     """The UI's positional order is FIELDS order; the top row is the meta fields, whatever their
     position; loading a preset updates exactly the preset fields."""
-    from tests.fake_a1111 import install
+    from testkit.fake_a1111 import install
 
     install(monkeypatch, tmp_path)
     from lib_qfix.a1111 import ui
@@ -353,7 +353,7 @@ def test_panel_ids_come_from_the_elements_module(monkeypatch, tmp_path):
 
     from lib_qfix.a1111 import elements as E
     from lib_qfix.a1111.ui import build_panel
-    from tests.fake_a1111 import install
+    from testkit.fake_a1111 import install
 
     install(monkeypatch, tmp_path)
     with gr.Blocks() as demo:

@@ -1,6 +1,6 @@
 """Fake ``modules.infotext_utils``: ``quote``, ``unquote`` and ``parse_generation_parameters``
 (the last line of an infotext as ``key: value`` pairs, JSON-quoted values unquoted, then the
-``on_infotext_pasted`` callbacks), written from the behaviour a1111.md describes."""
+``on_infotext_pasted`` callbacks), written from the behaviour docs/a1111.md describes."""
 
 from __future__ import annotations
 

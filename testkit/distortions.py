@@ -5,7 +5,7 @@ returns a new (H, W, 3) uint8 RGB image of the same size. Everything is determin
 a fixed seed, motion blur a caller-chosen angle. Exposure changes are applied in linear light
 (sRGB decoded, scaled by 2**EV, clipped, re-encoded), as a camera's exposure would act.
 
-``python -m bench.distortions OUT_DIR`` writes the ladder of one bundled photo for a look.
+``python -m testkit.distortions OUT_DIR`` writes the ladder of one bundled photo for a look.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.fake_a1111 import host_infotext, host_processing, host_scripts, host_shared
+from testkit.fake_a1111 import host_infotext, host_processing, host_scripts, host_shared
 
 
 class Host:

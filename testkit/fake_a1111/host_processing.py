@@ -1,4 +1,4 @@
-"""Fake ``modules.processing``: the two processing dataclasses with the fields a1111.md lists,
+"""Fake ``modules.processing``: the two processing dataclasses with the fields docs/a1111.md lists,
 ``process_images`` running the always-on hooks in the documented order, ``Processed`` and
 ``create_infotext`` (per-image lists, callables, None omitted, quoting)."""
 
