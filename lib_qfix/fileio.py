@@ -33,6 +33,19 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "
     return atomic_write_bytes(path, text.encode(encoding))
 
 
+def unwritable_reason(folder: str | os.PathLike[str]) -> str | None:
+    """Why files cannot be written into ``folder`` (existing, or to be created under its nearest
+    existing parent), e.g. ``"/data is not writable"``; None when they can."""
+    probe = Path(folder).resolve()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None
+
+
 def sweep_stale_temps(folder: str | os.PathLike[str], max_age_s: float = STALE_TEMP_S) -> int:
     """Delete our own leftover temp files (``.NAME.XXXXXXXX.tmp``, regular files) in ``folder``
     whose last change is more than ``max_age_s`` seconds ago; returns how many were deleted.

@@ -289,3 +289,19 @@ def _knuckles_shuffled(p):
 PERTURBATIONS = {_collapse_middle: "missing_fingers", _long_index: "malformed_hand", _sideways_ring: "malformed_hand",
                  _cross_base: "malformed_hand", _fuse_ring_middle: "fused_fingers", _fold_back: "malformed_hand",
                  _thumb_other_side: "malformed_hand", _knuckles_shuffled: "malformed_hand"}
+
+
+def magnify_eye(image: np.ndarray, centre: tuple[float, float], radius: int = 14, scale: float = 1.7) -> np.ndarray:
+    """``image`` with the square of ``radius`` px around ``centre`` (an eye, (x, y) px) magnified
+    ``scale`` x and blended in through a soft disc: the planted "asymmetric eyes" defect."""
+    cx, cy = centre
+    patch = image[int(cy) - radius:int(cy) + radius, int(cx) - radius:int(cx) + radius]
+    big = cv2.resize(patch, None, fx=scale, fy=scale)
+    n = big.shape[0]
+    mask = np.zeros((n, n), np.float32)
+    cv2.circle(mask, (n // 2, n // 2), n // 2 - 2, 1, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 2)[..., None]
+    out = image.copy()
+    y, x = int(cy - n / 2), int(cx - n / 2)
+    out[y:y + n, x:x + n] = (big * mask + out[y:y + n, x:x + n] * (1 - mask)).astype(np.uint8)
+    return out

@@ -40,6 +40,15 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_models_folder(monkeypatch):
+    """A test that runs the A1111 script points the MediaPipe model store at its fake host's folder;
+    the next test starts from the default again."""
+    from lib_qfix.detect import mp_models
+
+    monkeypatch.setattr(mp_models, "_models_dir", None)
+
+
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """512x512 RGB photo with one face (public domain, ships with scikit-image)."""

@@ -10,7 +10,7 @@ from lib_qfix.detect.face_checks import LEFT_EYE
 from lib_qfix.detect.faces import FaceDetector, face_mesh
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
-from testkit.fixtures_detect import FACE_LABELS
+from testkit.fixtures_detect import FACE_LABELS, magnify_eye
 from tests.concurrency import detect_in_threads
 
 
@@ -55,17 +55,7 @@ def test_blurred_face_is_a_defect(det, astronaut):
 
 def test_enlarged_eye_reads_as_asymmetric(det, astronaut):
     mesh = face_mesh(astronaut, FACE_LABELS["astronaut"])
-    cx, cy = (mesh[LEFT_EYE[0], :2] + mesh[LEFT_EYE[1], :2]) / 2
-    r = 14
-    patch = astronaut[int(cy) - r:int(cy) + r, int(cx) - r:int(cx) + r]
-    big = cv2.resize(patch, None, fx=1.7, fy=1.7)
-    n = big.shape[0]
-    mask = np.zeros((n, n), np.float32)
-    cv2.circle(mask, (n // 2, n // 2), n // 2 - 2, 1, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), 2)[..., None]
-    img = astronaut.copy()
-    y, x = int(cy - n / 2), int(cx - n / 2)
-    img[y:y + n, x:x + n] = (big * mask + img[y:y + n, x:x + n] * (1 - mask)).astype(np.uint8)
+    img = magnify_eye(astronaut, tuple((mesh[LEFT_EYE[0], :2] + mesh[LEFT_EYE[1], :2]) / 2))
     face = det.detect(img, DEFAULTS)[0]
     assert "asymmetric_eyes" in face.defects, face.reasons
     assert "asymmetric_eyes" not in det.detect(astronaut, DEFAULTS)[0].defects

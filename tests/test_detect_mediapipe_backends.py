@@ -20,7 +20,7 @@ from lib_qfix.detect.hands import HandDetector
 from lib_qfix.detect.mp_models import ModelUnavailable
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
-from testkit.fixtures_detect import FACE_LABELS, face_cases, person_tile, photo, render_hand
+from testkit.fixtures_detect import FACE_LABELS, face_cases, magnify_eye, person_tile, photo, render_hand
 from tests import mediapipe_bundles
 from tests.concurrency import detect_in_threads
 
@@ -237,14 +237,4 @@ def enlarged_left_eye(image: np.ndarray) -> np.ndarray:
 
     rt.set_backend("legacy")
     mesh = face_mesh(image, FACE_LABELS["astronaut"])
-    cx, cy = (mesh[LEFT_EYE[0], :2] + mesh[LEFT_EYE[1], :2]) / 2
-    r = 14
-    big = cv2.resize(image[int(cy) - r:int(cy) + r, int(cx) - r:int(cx) + r], None, fx=1.7, fy=1.7)
-    n = big.shape[0]
-    mask = np.zeros((n, n), np.float32)
-    cv2.circle(mask, (n // 2, n // 2), n // 2 - 2, 1, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), 2)[..., None]
-    out = image.copy()
-    y, x = int(cy - n / 2), int(cx - n / 2)
-    out[y:y + n, x:x + n] = (big * mask + out[y:y + n, x:x + n] * (1 - mask)).astype(np.uint8)
-    return out
+    return magnify_eye(image, tuple((mesh[LEFT_EYE[0], :2] + mesh[LEFT_EYE[1], :2]) / 2))

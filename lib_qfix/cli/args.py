@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lib_qfix.cli import UsageError
+from lib_qfix.fileio import unwritable_reason
 
 
 def _bound(v: float, open_: bool) -> str:
@@ -57,13 +58,9 @@ def number(kind: type = float, lo: float | None = None, hi: float | None = None,
 
 def _writable_place(flag: str, shown: str, folder: Path) -> None:
     """``folder`` exists as a writable folder, or can be created under one."""
-    probe = folder.resolve()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UsageError(f"{flag} {shown}: {probe} is not a folder; allowed: a path in a writable folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {shown}: {probe} is not writable; allowed: a path in a writable folder")
+    why = unwritable_reason(folder)
+    if why:
+        raise UsageError(f"{flag} {shown}: {why}; allowed: a path in a writable folder")
 
 
 def check_output_file(flag: str, path: str | None, stdout_ok: bool = False) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib_qfix.errors import reason
+from lib_qfix.fileio import unwritable_reason
 from lib_qfix.filter.manifest import (  # noqa: F401 - re-exported: the public names of this module
     MANIFEST_TAG,
     ActionError,
@@ -68,13 +69,9 @@ def check_destination(flag: str, dest: str | os.PathLike[str], roots: Iterable[s
                               f"would pick the files up again); {allowed}")
         if root.is_relative_to(d):
             raise ActionError(f"{flag} {dest}: contains the scanned folder {root}; {allowed}")
-    probe = d
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise ActionError(f"{flag} {dest}: {probe} is not a folder; allowed: a folder that can be created")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ActionError(f"{flag} {dest}: {probe} is not writable; allowed: a writable folder")
+    why = unwritable_reason(d)
+    if why:
+        raise ActionError(f"{flag} {dest}: {why}; allowed: a writable folder that exists or can be created")
     return d
 
 
