@@ -103,11 +103,12 @@ def build_report(image: np.ndarray, score: ScoreResult, options: Options = DEFAU
 
 
 def diagnose(image: np.ndarray, options: Options = DEFAULTS, *, scorer: Any = None, prompt: str = "",
-             path: str | None = None) -> ImageReport:
-    """Score and diagnose one RGB uint8 image (the text detector overlaps the scoring)."""
+             path: str | None = None, models_dir: str | None = None) -> ImageReport:
+    """Score and diagnose one RGB uint8 image (the text detector overlaps the scoring). Without a
+    ``scorer``, the one ``options`` name is built with the host's ``models_dir``."""
     warnings: list[str] = []
     if scorer is None:
-        scorer, warnings = scorer_for(options)
+        scorer, warnings = scorer_for(options, models_dir)
     finish = start_detectors(image, options, prompt)
     score = scorer.score([image], [prompt])[0]
     return build_report(image, score, options, prompt=prompt, path=path, warnings=warnings,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,3 +206,17 @@ def test_preset_route_uses_the_presets_name_check(client):
     r = client.get("/qfix/v1/presets/default%0A")
     assert r.status_code == 422 and "name" in r.text
     assert client.get("/qfix/v1/presets/default").status_code == 200
+
+
+def test_routes_hand_the_models_folder_to_the_scorer_not_the_environment(client, host, coffee, monkeypatch):
+    from lib_qfix import scoring
+    from lib_qfix.a1111 import settings
+    from lib_qfix.detect import mp_models
+
+    monkeypatch.delenv("QFIX_MODELS", raising=False)
+    seen = []
+    real = scoring.scorer_for
+    monkeypatch.setattr("lib_qfix.diagnose.scorer_for", lambda o, m=None: seen.append(m) or real(o, m))
+    r = client.post("/qfix/v1/score", json={"image": b64(coffee)})
+    assert r.status_code == 200 and seen == [settings.models_dir()]
+    assert "QFIX_MODELS" not in os.environ and mp_models.mediapipe_dir() == Path(settings.models_dir()) / "mediapipe"

@@ -156,9 +156,8 @@ def run_report(raw: bytes, detectors: bool) -> dict[str, Any]:
         options = options.replace(**DETECTORS_OFF)
     image = decode_image(text)
     del text
-    use_models_dir()
     try:
-        return diagnose(image, options, prompt=prompt).to_json()
+        return diagnose(image, options, prompt=prompt, models_dir=use_models_dir()).to_json()
     except OptionError as e:  # a value only a scorer could judge: still the client's field
         raise _option_error(e) from None
 

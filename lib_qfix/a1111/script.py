@@ -18,7 +18,6 @@ from lib_qfix.a1111 import settings
 from lib_qfix.a1111.args import ParsedArgs, parse_args
 from lib_qfix.a1111.inpainter import A1111Inpainter, A1111Regenerator, image_index, stop_reason
 from lib_qfix.a1111.restorer import A1111FaceRestorer
-from lib_qfix.detect.mp_models import set_models_dir as set_mediapipe_models_dir
 from lib_qfix.fix.infotext import WARNINGS, error_infotext, outcome_infotext
 from lib_qfix.fix.loop import run_fix_loop
 from lib_qfix.imageio import to_rgb_array
@@ -89,8 +88,7 @@ class QFixScript(scripts.Script):
         from PIL import Image
 
         options = settings.apply_device(parsed.options)
-        models = settings.models_dir()
-        set_mediapipe_models_dir(models)  # where Tasks-API detector models are fetched to
+        models = settings.use_models_dir()
         prompt = p.all_prompts[index]
         negative = p.all_negative_prompts[index]
         seed = int(p.all_seeds[index])

@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from lib_qfix.detect.mp_models import set_models_dir as set_mediapipe_models_dir
 from lib_qfix.options import DEFAULTS, Options, policy
 from lib_qfix.options.fields import DEVICES
 from lib_qfix.presets import names, resolve
@@ -71,9 +72,10 @@ def apply_device(options: Options) -> Options:
 
 
 def use_models_dir() -> str:
-    """Point the scorers at the server's models folder (``$QFIX_MODELS``); returns the folder."""
+    """Point MediaPipe's model store at the server's models folder and return the folder, which
+    callers hand to the scorer's configuration (nothing goes through the process environment)."""
     folder = models_dir()
-    os.environ["QFIX_MODELS"] = folder
+    set_mediapipe_models_dir(folder)  # where Tasks-API detector models are fetched to
     return folder
 
 

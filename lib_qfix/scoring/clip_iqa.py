@@ -133,8 +133,9 @@ class ClipIQA:
 
 
 def _clip(model: str, pretrained: str, device: str, models_dir: str | None):
-    """The shared model for (model, pretrained, device, models folder) from the registry."""
-    return shared_clip(model, pretrained, device, models_dir or os.environ.get("QFIX_MODELS") or None)
+    """The shared model for (model, pretrained, device, models folder) from the registry
+    (``$QFIX_MODELS`` is searched after ``models_dir`` by :func:`models_dirs`)."""
+    return shared_clip(model, pretrained, device, models_dir)
 
 
 def create_clip_iqa(model: str = "RN50", pretrained: str = "openai", pairs: str = "quality5",
