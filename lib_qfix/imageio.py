@@ -250,8 +250,3 @@ def find_images(paths: Sequence[str | os.PathLike[str]]) -> Found:
         else:
             raise FileNotFoundError(f"{p}: no such file or folder")
     return out
-
-
-def iter_image_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """The paths of :func:`find_images` (what it skipped is dropped: use it to report them)."""
-    return [p for p, _ in find_images(paths).entries]

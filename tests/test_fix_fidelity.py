@@ -17,6 +17,7 @@ from lib_qfix.fix.loop import run_fix_loop
 from lib_qfix.fix.plan import plan_round
 from lib_qfix.options import DEFAULTS
 from lib_qfix.registry import create_detector
+from lib_qfix.scoring.signals import luminance
 from lib_qfix.types import Region
 from testkit.planted import (
     PlantedInpainter,
@@ -119,7 +120,7 @@ def test_subject_the_detector_cannot_see_is_not_judged_by_presence():
 
 
 def test_local_stats_measure_what_they_say(astronaut):
-    g = ls.grey(astronaut)
+    g = luminance(astronaut)
     everywhere = np.ones(g.shape, bool)
     rng = np.random.default_rng(0)
     flat = np.full((128, 128), 100, np.float32)

@@ -127,7 +127,7 @@ def decode_image(text: str) -> np.ndarray:
 
 
 def _option_error(e: OptionError) -> HTTPException:
-    return _fail(["body", "options", e.field], f"{e.field}: {e.value!r} is not allowed; {e.allowed}")
+    return _fail(["body", "options", e.field], reason(e))
 
 
 def parse_options(data: dict[str, Any]) -> Options:

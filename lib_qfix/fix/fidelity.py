@@ -41,6 +41,7 @@ from lib_qfix.fix.plan import FixGroup
 from lib_qfix.options import Options
 from lib_qfix.protocols import Detector
 from lib_qfix.registry import create_detector
+from lib_qfix.scoring.signals import luminance
 from lib_qfix.types import Box, Region
 
 #: (before image, after image, the groups the round repainted) -> one check per repainted region
@@ -168,7 +169,7 @@ class FidelityChecker:
     @staticmethod
     def _quality(kind: str, b: np.ndarray, a: np.ndarray, core: np.ndarray,
                  measures: dict[str, float]) -> dict[str, tuple[float, str]]:
-        gb, ga = ls.grey(b), ls.grey(a)
+        gb, ga = luminance(b), luminance(a)
         sb, sa = ls.sharpness(gb, core), ls.sharpness(ga, core)
         nb, na = ls.noise_sigma(gb, core), ls.noise_sigma(ga, core)
         ratio = sa / sb if sb > 0 else 1.0

@@ -23,16 +23,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from lib_qfix.scoring.signals import IMMERKAER_SCALE, immerkaer, luminance
+
 #: width (px) of the rings compared on either side of the feathered mask edge
 RING_PX = 6
 #: a border point counts when both rings fill at least this fraction of its window
 MIN_RING_FILL = 0.05
-_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-
-
-def grey(image: np.ndarray) -> np.ndarray:
-    """(H, W) float32 luma in 0..255 of an (H, W, 3) uint8 RGB image."""
-    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
 def inside(mask: np.ndarray) -> np.ndarray:
@@ -50,8 +46,8 @@ def sharpness(gray: np.ndarray, where: np.ndarray) -> float:
 def noise_sigma(gray: np.ndarray, where: np.ndarray) -> float:
     """Immerkaer's noise estimate (grey levels, the std of additive white noise) over ``where``:
     ~0.5..4 for clean photos, ~ the noise std for noise. 0 for an empty selection."""
-    resp = np.abs(cv2.filter2D(gray, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT))[where]
-    return float(np.sqrt(np.pi / 2) / 6 * resp.mean()) if resp.size else 0.0
+    resp = immerkaer(gray)[where]
+    return float(IMMERKAER_SCALE * resp.mean()) if resp.size else 0.0
 
 
 def texture(gray: np.ndarray) -> np.ndarray:
@@ -130,7 +126,7 @@ def misalignment(before: np.ndarray, after: np.ndarray, mask: np.ndarray, feathe
     Returns (best d as (dx, dy), error at d = 0, error at the best d); a good repaint is best
     aligned at (0, 0) or matches nothing better anywhere, a pasted patch that slipped a few pixels
     matches best at its slip. ((0, 0), 0, 0) when there is too little structure to tell."""
-    gb, ga = grey(before), grey(after)
+    gb, ga = luminance(before), luminance(after)
     hard = inside(mask)
     din = cv2.distanceTransform(hard.astype(np.uint8), cv2.DIST_L2, 3)
     lo = max(1, feather_px) + 1
@@ -162,5 +158,5 @@ def band_noise(image: np.ndarray, mask: np.ndarray, feather_px: int, ring_px: in
     rg = rings(mask, feather_px, ring_px)
     if not rg.core.any() or not rg.outer.any():
         return 0.0
-    g = grey(image)
+    g = luminance(image)
     return float(np.log((noise_sigma(g, rg.core) + 0.5) / (noise_sigma(g, rg.outer) + 0.5)))

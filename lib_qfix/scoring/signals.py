@@ -14,12 +14,18 @@ import numpy as np
 # Immerkaer's noise operator: the difference of two Laplacians, blind to planes and to edges'
 # linear parts. For white noise of std s, E|conv| = s * 6 * sqrt(2/pi).
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-_IMMERKAER_SCALE = float(np.sqrt(np.pi / 2.0) / 6.0)
+IMMERKAER_SCALE = float(np.sqrt(np.pi / 2.0) / 6.0)
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
     """(H, W) float32 luma (BT.601, the JPEG Y) in 0..255 from an (H, W, 3) uint8 RGB image."""
-    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def immerkaer(y: np.ndarray) -> np.ndarray:
+    """Per-pixel |Immerkaer response| of float32 luma ``y``; a mean of it times
+    :data:`IMMERKAER_SCALE` estimates the std of additive white noise (8-bit units)."""
+    return cv2.absdiff(cv2.filter2D(y, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT), 0.0)
 
 
 def _block_means(a: np.ndarray, block: int) -> np.ndarray:
@@ -40,8 +46,7 @@ def noise_sigma(y: np.ndarray, block: int = 16, percentile: float = 10.0) -> flo
     """
     if min(y.shape) < 3:
         return 0.0
-    resp = cv2.absdiff(cv2.filter2D(y, -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT), 0.0)
-    tiles = _block_means(resp, block).ravel() * _IMMERKAER_SCALE
+    tiles = _block_means(immerkaer(y), block).ravel() * IMMERKAER_SCALE
     means = _block_means(y, block).ravel()
     sigma = float(np.percentile(tiles, percentile))
     for _ in range(2):
