@@ -19,6 +19,8 @@ from PIL import Image
 
 from lib_qfix import __version__
 from lib_qfix.fileio import atomic_write_text
+from lib_qfix.guides.preview import caption, guide_tiles
+from lib_qfix.judge.verdicts import rating_text
 from lib_qfix.report.overlay import draw_regions
 from lib_qfix.types import ImageReport
 
@@ -39,16 +41,20 @@ def jpeg_data_uri(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Card:
-    """One image's entry: its report and its overlay thumbnail (data URI, or "" if unreadable)."""
+    """One image's entry: its report and its overlay thumbnail (data URI, or "" if unreadable);
+    ``guides``: (caption, data URI) of the ControlNet guide QFix would use over each hand/face."""
 
     report: ImageReport
     thumb: str
+    guides: tuple[tuple[str, str], ...] = ()
 
 
 def make_card(report: ImageReport, image: np.ndarray | None, max_side: int = 320) -> Card:
     if image is None:
         return Card(report, "")
-    return Card(report, thumbnail_data_uri(draw_regions(image, report.regions), max_side))
+    guides = tuple((caption(r), thumbnail_data_uri(tile, tile.shape[0], 90))
+                   for r, tile in guide_tiles(image, report.regions))
+    return Card(report, thumbnail_data_uri(draw_regions(image, report.regions), max_side), guides)
 
 
 def _e(x: object) -> str:
@@ -85,10 +91,26 @@ def _card_html(card: Card) -> str:
 <img src="{card.thumb}" alt="{_e(name)}">
 <div class="name" title="{_e(r.path)}">{_e(name)} <small>{r.width}×{r.height}</small></div>
 <div class="bar"><div style="width:{q * 100:.0f}%;background:{quality_colour(q)}"></div></div>
-<div class="q">quality <b>{q:.2f}</b> <small>{_e(r.scorer)}</small></div>
-<ul class="regions">{regions}</ul>{neg}{warn}
+<div class="q">quality <b>{q:.2f}</b> <small>{_e(r.scorer)}</small></div>{_judge_html(r)}
+<ul class="regions">{regions}</ul>{_guides_html(card)}{neg}{warn}
 <details><summary>signals</summary><table>{signals}</table></details>
 </div>"""
+
+
+def _guides_html(card: Card) -> str:
+    """The guide tiles: what QFix would give ControlNet for each hand and face (a defective hand:
+    the fitted plausible hand in colour over the detected one in grey)."""
+    if not card.guides:
+        return ""
+    tiles = "".join(f'<figure><img src="{uri}" alt="{_e(cap)}" title="{_e(cap)}"><figcaption>{_e(cap)}'
+                    f'</figcaption></figure>' for cap, uri in card.guides)
+    return f'<details class="guides" open><summary>ControlNet guides</summary>{tiles}</details>'
+
+
+def _judge_html(report: ImageReport) -> str:
+    """The LLM judge's ratings (its findings are in the region list, reasons prefixed "judge:")."""
+    rating = rating_text(report.signals)
+    return f'<div class="judge">LLM judge: <b>{_e(rating)}</b></div>' if rating else ""
 
 
 def _summary_svg(cards: Sequence[Card]) -> str:
@@ -121,6 +143,9 @@ h1{font-size:20px;margin:0 0 6px} .meta{color:#666;margin-bottom:14px}
 .neg span{color:#888;margin-right:4px}.neg button{margin-left:6px;font-size:11px}
 table{font-size:12px;border-collapse:collapse}td{padding:1px 8px 1px 0}
 .chart text{font-size:12px}
+.guides figure{display:inline-block;margin:2px 4px 2px 0;width:128px;vertical-align:top}
+.guides img{width:128px;height:128px;border-radius:3px}
+.guides figcaption{font-size:10px;color:#666;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 """
 
 
