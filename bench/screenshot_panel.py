@@ -6,7 +6,8 @@
 The page and the browser are :mod:`testkit.page`. ``--state open`` expands the QFix accordion (and its
 General and Inpaint sections) for the picture; ``collapsed`` is what A1111 shows first. ``--probe``
 prints what :func:`testkit.page.run_probe` (used by tests/test_a1111_page.py) reports.
-Needs Debian's ``chromium`` (``apt-get install -y chromium``).
+Needs Debian's ``chromium`` (``apt-get install -y chromium``). Run it with a gradio 4.40 venv's python
+(``bash testkit/gradio4_venv.sh``) for Forge's page.
 """
 
 from __future__ import annotations

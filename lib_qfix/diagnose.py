@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lib_qfix.detect.style import style_regions
 from lib_qfix.errors import error_text
 from lib_qfix.options import DEFAULTS, Options
 from lib_qfix.prompts.negatives import negative_for_regions
@@ -78,7 +79,8 @@ def judge_quality(score: ScoreResult, options: Options) -> list[Region]:
     """Global regions from a score: the scorer's defects (if global checks are on) plus
     ``low_quality`` when the score is under the threshold. Global "ok" judgements stay in
     ``signals`` only, so that reports list what was found, not everything that was checked."""
-    out = [r for r in score.regions if r.is_defect] if options.detect_global else []
+    # boxed findings (the LLM judge's) are local, like a detector's: kept whatever detect_global says
+    out = [r for r in score.regions if r.is_defect and (options.detect_global or r.box is not None)]
     if score.quality < options.quality_threshold:
         out.append(Region("low_quality", None, 1.0 - score.quality, DEFECT,
                           (f"quality {score.quality:.2f} < threshold {options.quality_threshold:.2f}",),
@@ -93,12 +95,14 @@ def build_report(image: np.ndarray, score: ScoreResult, options: Options = DEFAU
     and builds the negative."""
     regions, det_warnings = detections if detections is not None else run_detectors(image, options, prompt)
     regions = judge_quality(score, options) + regions
+    if options.judge_style:  # wrong era / generic style from CLIP's feel pairs, when the scorer has them
+        regions += style_regions(score.signals, prompt, regions)
     h, w = image.shape[:2]
     return ImageReport(
         path=path, width=w, height=h, quality=score.quality, scorer=score.scorer,
         signals=dict(score.signals), regions=tuple(regions),
         negative=negative_for_regions(regions, options),
-        warnings=tuple(warnings) + tuple(det_warnings),
+        warnings=tuple(warnings) + tuple(score.warnings) + tuple(det_warnings),
     )
 
 

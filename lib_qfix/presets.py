@@ -4,7 +4,8 @@ File format (``<name>.json``)::
 
     {"schema_version": 1, "name": "portrait", "description": "…", "options": {"denoise": 0.35}}
 
-``options`` holds only the options the preset changes (validated by the options schema);
+``options`` holds only the options the preset changes (validated by the options schema; the fix
+strategy overrides may be written as an object, ``"strategies": {"blur": "regenerate_keywords"}``);
 ``enable`` and ``preset`` are never stored in a preset (whether QFix runs, and which preset is
 chosen, belong to the caller). The file name is the preset's name; the ``name`` field is
 informative.
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from lib_qfix.fileio import atomic_write_text, sweep_stale_temps
+from lib_qfix.fix.strategy import OPTION as STRATEGIES_KEY
+from lib_qfix.fix.strategy import format_strategies
 from lib_qfix.lru import LRU
 from lib_qfix.options import (
     DEFAULTS,
@@ -136,6 +139,8 @@ def check_data(data: Any, source: str) -> tuple[list[PresetError], dict[str, Any
                                       "never stored in a preset", source, f"options.{key}"))
             continue
         try:
+            if key == STRATEGIES_KEY:  # a preset may write {"defect": "strategy"}: the option's text
+                value = format_strategies(value)
             valid.update(coerce_values({key: value}, source=source))
         except OptionError as e:
             errors.append(PresetError(f"{e.value!r} is not allowed; {e.allowed}", source, f"options.{e.field}"))

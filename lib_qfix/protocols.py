@@ -14,7 +14,42 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from lib_qfix.options import Options
+from lib_qfix.options.fields import CONTROL_MODES as CONTROL_MODES  # re-exported: the option's choices
 from lib_qfix.types import Region, ScoreResult
+
+
+@dataclass(frozen=True, eq=False)
+class ControlUnit:
+    """One ControlNet unit for an inner pass, host-neutral (the A1111/Forge/diffusers adapters map
+    it onto their own unit type).
+
+    ``kind``: the QFix option group it came from ("hand", "face", "body", "inpaint", "tile",
+    "depth"); ``module``: preprocessor name ("none" when ``image`` is QFix's own rendering);
+    ``model``: "auto" (first installed model whose name contains ``kind``'s keyword) or an exact
+    model name; ``weight`` in 0..2; ``guidance_start``/``guidance_end`` in 0..1 (fractions of the
+    sampling steps); ``control_mode`` one of :data:`CONTROL_MODES`; ``image``: (H, W, 3) uint8 RGB
+    control image at the size of the image being fixed, or None to let ControlNet use the pass's
+    own init image and mask (what ``inpaint_only`` and ``tile`` want).
+    ``target``: the region kind of the pass it guides ("hand", "face", "text", ...; infotext and
+    file names); ``keywords``: words an ``auto`` model name must contain, the most specific first
+    (e.g. ("depth_hand", "depth")); the last one names the unit in the infotext.
+    """
+
+    kind: str
+    module: str = "none"
+    model: str = "auto"
+    weight: float = 1.0
+    guidance_start: float = 0.0
+    guidance_end: float = 1.0
+    control_mode: str = "balanced"
+    image: np.ndarray | None = None
+    target: str = ""
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The unit's name in the infotext, e.g. "openpose"."""
+        return self.keywords[-1] if self.keywords else self.kind
 
 
 @dataclass(frozen=True)
@@ -22,8 +57,9 @@ class InpaintParams:
     """How an inpaint pass samples the masked crop.
 
     ``padding``: context around the mask box in pixels; ``resolution``: long side of the sampled
-    crop in pixels (snapped to 8 by the adapter); ``denoise`` in 0..1; ``steps``/``cfg_scale``/
-    ``sampler``/``scheduler``: 0 or "" means "the same as the image being fixed".
+    crop in pixels (snapped to 8 by the adapter; with ``guide_size`` > 0 the upper bound);
+    ``denoise`` in 0..1; ``steps``/``cfg_scale``/``sampler``/``scheduler``: 0 or "" means "the same
+    as the image being fixed".
     """
 
     padding: int = 32
@@ -33,11 +69,17 @@ class InpaintParams:
     cfg_scale: float = 0.0
     sampler: str = ""
     scheduler: str = ""
+    #: ControlNet units for this pass (empty: unguided); the loop fills them per region kind
+    units: tuple[ControlUnit, ...] = ()
+    #: minimum sampled long side in pixels for small crops (0 = off: always ``resolution``); the
+    #: rule is :func:`lib_qfix.fix.sampling.sampled_long_side`
+    guide_size: int = 0
 
     @classmethod
     def from_options(cls, options: Options) -> InpaintParams:
         return cls(int(options.inpaint_padding), int(options.inpaint_resolution), float(options.denoise),
-                   int(options.steps), float(options.cfg_scale), str(options.sampler), str(options.scheduler))
+                   int(options.steps), float(options.cfg_scale), str(options.sampler), str(options.scheduler),
+                   guide_size=int(options.guide_size))
 
 
 @dataclass(frozen=True)
@@ -98,4 +140,15 @@ class FaceRestorer(Protocol):
 
     def restore(self, image: np.ndarray, mask: np.ndarray, params: RestoreParams) -> np.ndarray:
         """The image with faces inside ``mask`` restored; same size as ``image``."""
+        ...
+
+
+@runtime_checkable
+class Upscaler(Protocol):
+    """Enlarges a whole image (A1111: one of ``shared.sd_upscalers``, e.g. R-ESRGAN 4x+, Lanczos)."""
+
+    def upscale(self, image: np.ndarray, factor: float, name: str) -> np.ndarray:
+        """``image`` enlarged ``factor`` times (1..4) with the upscaler called ``name``; the result is
+        exactly :func:`lib_qfix.fix.upscale_step.target_size` of the input. Raises LookupError when the
+        host has no upscaler of that name (the caller falls back to a Lanczos resize and says so)."""
         ...

@@ -32,6 +32,7 @@ _SCORERS: dict[str, str] = {
     "offline": "lib_qfix.scoring.offline:OfflineScorer",
     "clip-iqa": "lib_qfix.scoring.clip_iqa:create_clip_iqa",
     "clip-iqa+learned": "lib_qfix.scoring.clip_iqa:create_clip_iqa_learned",
+    "llm-judge": "lib_qfix.judge.scorer:create_llm_judge",
 }
 
 
@@ -58,6 +59,12 @@ DETECTORS: tuple[DetectorEntry, ...] = (
     DetectorEntry("face", "detect_faces", "lib_qfix.detect.faces:FaceDetector"),
     DetectorEntry("hand", "detect_hands", "lib_qfix.detect.hands:HandDetector"),
     DetectorEntry("text", "detect_text", "lib_qfix.detect.text:TextDetector", background=True),
+    # scene detectors (off by default; see the "Scene" options)
+    DetectorEntry("logo", "detect_logos", "lib_qfix.detect.logo:LogoDetector"),
+    DetectorEntry("composition", "detect_composition", "lib_qfix.detect.composition:CompositionDetector"),
+    DetectorEntry("lighting", "detect_lighting", "lib_qfix.detect.lighting:LightingDetector"),
+    # body anatomy from pose (off by default; see the "Anatomy" options)
+    DetectorEntry("anatomy", "detect_anatomy", "lib_qfix.detect.anatomy:AnatomyDetector"),
 )
 _DETECTORS: dict[str, str] = {d.name: d.factory for d in DETECTORS}
 

@@ -22,8 +22,9 @@ def box_area(box: Sequence[float] | None) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 #: Region kinds. Local kinds have a box; global kinds (whole-image signals) have ``box=None``.
-LOCAL_KINDS = ("face", "hand", "watermark", "text")
-GLOBAL_KINDS = ("blur", "noise", "jpeg", "exposure", "low_resolution", "cropped", "low_quality")
+LOCAL_KINDS = ("face", "hand", "watermark", "text", "body")
+GLOBAL_KINDS = ("blur", "noise", "jpeg", "exposure", "low_resolution", "cropped", "low_quality",
+                "clutter", "framing", "shading", "style")
 
 OK = "ok"
 DEFECT = "defect"
@@ -85,7 +86,9 @@ class ScoreResult:
     """What a scorer says about one image.
 
     ``quality`` in 0..1 (1 = best). ``signals``: named raw or normalised measurements
-    (units in each scorer's docs). ``regions``: global defects the scorer judged (``box=None``).
+    (units in each scorer's docs). ``regions``: global defects the scorer judged (``box=None``;
+    the LLM judge also gives boxed ones). ``warnings``: what went wrong while scoring this image
+    without failing it (e.g. the judge was unreachable and the base score was used).
     """
 
     quality: float
@@ -93,6 +96,7 @@ class ScoreResult:
     signals: dict[str, float] = field(default_factory=dict)
     reasons: tuple[str, ...] = ()
     regions: tuple[Region, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

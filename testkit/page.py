@@ -126,7 +126,8 @@ PROBE = r"""<script>
             if (b) { b.click(); b.click(); }
             setTimeout(function () {
                 out.negative = negative();
-                var stray = q("#" + PANEL + " > .qfix-negative-button, #" + PANEL + " > button");
+                // gradio 4's accordion header is itself a <button class="label-wrap"> child of the panel
+                var stray = q("#" + PANEL + " > .qfix-negative-button, #" + PANEL + " > button:not(.label-wrap)");
                 out.stray_in_panel_root = !!stray;
                 report(out);
             }, 500);
@@ -226,6 +227,9 @@ def chromium(url: str, *args: str, budget_ms: int = 8000, timeout: float = 120) 
         cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                f"--user-data-dir={profile}", "--hide-scrollbars", f"--virtual-time-budget={budget_ms}",
+               # only the local server resolves: no request leaves the machine, and gradio 4's web
+               # fonts fail at once (left to time out offline, a screenshot still showed "Loading...")
+               "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                *args, url]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 

@@ -27,6 +27,8 @@ FROM_WHEEL: dict[str, dict[str, str]] = {
                              "hand_landmarks_detector.tflite": "hand_landmark/hand_landmark_full.tflite"},
     "blaze_face_short_range.tflite": {"": "face_detection/face_detection_short_range.tflite"},
     "face_detection_full_range_sparse.tflite": {"": "face_detection/face_detection_full_range_sparse.tflite"},
+    # byte-identical to the published file (its digest passes)
+    "selfie_segmentation.tflite": {"": "selfie_segmentation/selfie_segmentation.tflite"},
 }
 
 

@@ -199,7 +199,7 @@ def test_regenerate_for_global_defects_bounded():
     diag = ScriptedDiagnose({0: report(0.3, BLUR), 5: report(0.4, BLUR), 6: report(0.35, BLUR)})
     calls = []
 
-    def regen(negative, seed):
+    def regen(negative, seed, **kw):  # kw: prompt, steps_scale (the fix strategy's)
         calls.append((negative, seed))
         return image(5 + len(calls) - 1)
 

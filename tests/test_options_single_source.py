@@ -124,6 +124,7 @@ READERS = {
     "face": ("lib_qfix/detect/faces.py", None),
     "hand": ("lib_qfix/detect/hands.py", None),
     "text": ("lib_qfix/detect/text.py", None),
+    "anatomy": ("lib_qfix/detect/anatomy.py", None),
     "scorer": ("lib_qfix/scoring/__init__.py", None),
     "diagnose": ("lib_qfix/diagnose.py", None),
     "plan": ("lib_qfix/fix/plan.py", None),
@@ -163,7 +164,8 @@ def test_one_detector_table():
     assert O.DETECTORS_OFF == {d.switch: False for d in table}
     assert diagnose.BACKGROUND_DETECTORS == tuple(d.name for d in table if d.background)
     assert diagnose.enabled_detectors(DEFAULTS.replace(**O.DETECTORS_OFF)) == []
-    assert diagnose.enabled_detectors(DEFAULTS) == [d.name for d in table]
+    # slow or weak detectors are off by default (the overhead goal); the rest are on
+    assert diagnose.enabled_detectors(DEFAULTS) == [d.name for d in table if FIELD_BY_KEY[d.switch].default]
     # the filter: its --detect names, its switches and its cache key
     assert job.check_detect(list(O.DETECT_CHOICES)) == O.DETECT_CHOICES
     for d in table:

@@ -25,6 +25,8 @@ VOCABULARY = (
     "blurry_face", "asymmetric_eyes", "small_face", "cropped_face", "deformed_face",
     "watermark", "signature", "text",
     "blur", "noise", "jpeg", "overexposed", "underexposed", "low_resolution", "low_quality", "cropped",
+    "garbled_text", "logo", "cluttered_background", "bad_framing", "inconsistent_lighting", "wrong_era",
+    "generic_style",
 )
 
 

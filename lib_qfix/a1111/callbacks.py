@@ -7,25 +7,15 @@ from typing import Any
 
 from modules import script_callbacks
 
-from lib_qfix.a1111.args import preset_options
-from lib_qfix.a1111.settings import default_preset, user_preset_dir
-from lib_qfix.options import DEFAULTS, FIELDS, PRESET_INFOTEXT_KEY, positional
-from lib_qfix.options.schema import FIELD_BY_INFOTEXT
+from lib_qfix.a1111.paste import fill_from_preset
 
 
 def fill_missing_on_paste(infotext: str, params: dict[str, Any]) -> None:
     """``on_infotext_pasted``: infotext records only options that differ from the preset; fill
-    the others from that preset so a paste (UI or the API ``infotext`` field) restores all of them.
-    Infotext without QFix options is left alone."""
-    if not any(k in FIELD_BY_INFOTEXT for k in params):
-        return
-    name = params.get(PRESET_INFOTEXT_KEY) or default_preset()
-    try:
-        base = preset_options(str(name), user_preset_dir())
-    except Exception:
-        base = DEFAULTS
-    for f, value in zip(FIELDS, positional(base), strict=True):
-        params.setdefault(f.infotext_key, str(value))
+    the others from that preset so a UI paste restores all of them.
+    Infotext without QFix options is left alone. (The API's ``infotext`` field runs no callbacks:
+    there the paste keys of :mod:`lib_qfix.a1111.paste` fill from the preset themselves.)"""
+    fill_from_preset(params)
 
 
 def register() -> None:

@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from lib_qfix.a1111.controlnet_guide import Guide
+from lib_qfix.fix.sampling import crop_sample_size
+from lib_qfix.fix.strategy import scaled_steps
 from lib_qfix.imageio import to_rgb_array
 from lib_qfix.masks import mask_bbox
 from lib_qfix.protocols import InpaintParams
@@ -40,13 +43,10 @@ def stop_reason() -> str | None:
     return None
 
 
-def _snap8(x: float) -> int:
-    return max(64, int(round(x / 8.0)) * 8)
-
-
-def sample_size(mask: np.ndarray, padding: int, resolution: int) -> tuple[int, int]:
-    """(width, height) the model samples the crop at: the mask box plus padding, scaled so its long
-    side is ``resolution`` pixels, both snapped to multiples of 8 (minimum 64)."""
+def sample_size(mask: np.ndarray, padding: int, resolution: int, guide_size: int = 0) -> tuple[int, int]:
+    """(width, height) the model samples the crop at: the mask box plus padding, scaled by the guide
+    size rule of :mod:`lib_qfix.fix.sampling` (``guide_size`` 0: long side ``resolution``), both
+    snapped to multiples of 8 (minimum 64)."""
     box = mask_bbox(mask)
     if box is None:
         raise ValueError("mask: empty (no pixel > 0); nothing to inpaint")
@@ -54,8 +54,7 @@ def sample_size(mask: np.ndarray, padding: int, resolution: int) -> tuple[int, i
     x0, y0, x1, y1 = box
     bw = min(w, x1 + padding) - max(0, x0 - padding)
     bh = min(h, y1 + padding) - max(0, y0 - padding)
-    scale = resolution / max(bw, bh)
-    return _snap8(bw * scale), _snap8(bh * scale)
+    return crop_sample_size(bw, bh, resolution, guide_size)
 
 
 def _generation_params(p: Any) -> dict[str, Any]:
@@ -87,8 +86,9 @@ class _ParamsTxt:
                 f.write(self.text)
 
 
-def run_inner(inner: Any) -> np.ndarray:
-    """Run one inner pass with every guard; returns its first image as RGB uint8."""
+def run_inner(inner: Any, attach: Any = None) -> np.ndarray:
+    """Run one inner pass with every guard; returns its first image as RGB uint8. ``attach(inner)``,
+    when given, gives the pass its ControlNet units (:mod:`lib_qfix.a1111.controlnet_guide`)."""
     from modules import processing, shared
 
     reason = stop_reason()
@@ -98,6 +98,8 @@ def run_inner(inner: Any) -> np.ndarray:
     inner.cached_uc = [None, None]
     inner.scripts = None  # no recursion into QFix (or any always-on script)
     inner.script_args = []
+    if attach is not None:
+        attach(inner)
     shared.state.job_count += 1
     try:
         with _ParamsTxt():
@@ -128,6 +130,7 @@ class A1111Inpainter:
 
     def __init__(self, p: Any, index: int):
         self.p, self.index = p, index
+        self.controlnet = Guide(p)  # the passes' ControlNet units; ``finish`` after the loop
 
     def build(self, image: np.ndarray, mask: np.ndarray, prompt: str, negative: str, seed: int,
               params: InpaintParams) -> Any:
@@ -137,7 +140,7 @@ class A1111Inpainter:
         h, w = image.shape[:2]
         if mask.shape != (h, w):
             raise ValueError(f"mask: shape {mask.shape} does not match the image {(h, w)}")
-        width, height = sample_size(mask, params.padding, params.resolution)
+        width, height = sample_size(mask, params.padding, params.resolution, params.guide_size)
         kw = _common(p, self.index)
         kw.update(
             prompt=prompt, negative_prompt=negative, seed=int(seed),
@@ -156,7 +159,9 @@ class A1111Inpainter:
 
     def inpaint(self, image: np.ndarray, mask: np.ndarray, prompt: str, negative: str, seed: int,
                 params: InpaintParams) -> np.ndarray:
-        out = run_inner(self.build(image, mask, prompt, negative, seed, params))
+        attachment = self.controlnet.plan(params.units)
+        out = run_inner(self.build(image, mask, prompt, negative, seed, params), attachment)
+        self.controlnet.done(attachment)
         if out.shape != image.shape:
             raise RuntimeError(f"the inner pass returned {out.shape[1]}x{out.shape[0]}, "
                                f"expected {image.shape[1]}x{image.shape[0]}")
@@ -174,25 +179,57 @@ _TXT2IMG_COPY = ("sampler_name", "scheduler", "steps", "cfg_scale", "width", "he
                  "firstphase_width", "firstphase_height")
 
 
+#: img2img fields copied for a regeneration: the same denoise, resize and inpaint settings
+_IMG2IMG_COPY = ("sampler_name", "scheduler", "steps", "cfg_scale", "width", "height", "denoising_strength",
+                 "resize_mode", "image_cfg_scale", "mask_blur_x", "mask_blur_y", "mask_round", "inpainting_fill",
+                 "inpaint_full_res", "inpaint_full_res_padding", "inpainting_mask_invert",
+                 "initial_noise_multiplier", "latent_mask")
+
+
+def _init_image(p: Any, index: int) -> Any:
+    """The init image image ``index`` of an img2img ``p`` was made from (one per batch position,
+    or the one image the whole batch shares)."""
+    images = list(p.init_images or [])
+    position = index % max(1, int(p.batch_size))
+    return images[position] if len(images) > 1 and position < len(images) else images[0]
+
+
 class A1111Regenerator:
-    """Regenerates image ``index`` of a txt2img ``p`` on its own seed with another negative."""
+    """Regenerates image ``index`` of ``p`` on its own seed with another negative: a fresh txt2img
+    (hires fix included), or a fresh img2img from the same init image (and mask) with the same
+    settings. Not for img2img "only masked" inpainting: its image at ``postprocess_image`` is the
+    sampled crop, a regeneration would be the whole composited picture."""
 
     def __init__(self, p: Any, index: int):
         from modules import processing
 
-        if not isinstance(p, processing.StableDiffusionProcessingTxt2Img):
-            raise TypeError("regenerate: only txt2img images can be regenerated")
+        if isinstance(p, processing.StableDiffusionProcessingImg2Img):
+            if getattr(p, "image_mask", None) is not None and p.inpaint_full_res:
+                raise TypeError("regenerate: img2img inpainting of the masked area only cannot be regenerated")
+            if not p.init_images:
+                raise TypeError("regenerate: the img2img pass has no init image")
+        elif not isinstance(p, processing.StableDiffusionProcessingTxt2Img):
+            raise TypeError("regenerate: only txt2img and img2img images can be regenerated")
         self.p, self.index = p, index
 
-    def __call__(self, negative: str, seed: int) -> np.ndarray:
+    def __call__(self, negative: str, seed: int, prompt: str = "", steps_scale: float = 1.0) -> np.ndarray:
+        """``prompt``: "" for the image's own; ``steps_scale`` multiplies its sampling steps (the
+        "regenerate_steps" fix strategy, :func:`lib_qfix.fix.strategy.scaled_steps`)."""
         from modules import processing
 
-        p, cls = self.p, processing.StableDiffusionProcessingTxt2Img
+        p = self.p
+        img2img = isinstance(p, processing.StableDiffusionProcessingImg2Img)
+        cls = processing.StableDiffusionProcessingImg2Img if img2img else processing.StableDiffusionProcessingTxt2Img
         names = _fields(cls)
         kw = _common(p, self.index)
-        kw.update({k: getattr(p, k) for k in _TXT2IMG_COPY if k in names and hasattr(p, k)})
-        kw.update(prompt=p.all_prompts[self.index], negative_prompt=negative, seed=int(seed))
-        if getattr(p, "all_hr_prompts", None) and "hr_prompt" in names:
+        kw.update({k: getattr(p, k) for k in (_IMG2IMG_COPY if img2img else _TXT2IMG_COPY)
+                   if k in names and hasattr(p, k)})
+        kw.update(prompt=prompt or p.all_prompts[self.index], negative_prompt=negative, seed=int(seed))
+        if steps_scale != 1.0 and isinstance(kw.get("steps"), int):
+            kw["steps"] = scaled_steps(kw["steps"], steps_scale)
+        if img2img:
+            kw.update(init_images=[_init_image(p, self.index)], mask=getattr(p, "image_mask", None))
+        elif getattr(p, "all_hr_prompts", None) and "hr_prompt" in names:
             kw["hr_prompt"] = p.all_hr_prompts[self.index]
             kw["hr_negative_prompt"] = negative
         return run_inner(cls(**kw))

@@ -18,10 +18,12 @@ from lib_qfix.a1111 import settings
 from lib_qfix.a1111.args import ParsedArgs, parse_args
 from lib_qfix.a1111.inpainter import A1111Inpainter, A1111Regenerator, image_index, stop_reason
 from lib_qfix.a1111.restorer import A1111FaceRestorer
+from lib_qfix.a1111.upscaler import upscale_for
 from lib_qfix.fix.infotext import WARNINGS, error_infotext, outcome_infotext
 from lib_qfix.fix.loop import run_fix_loop
+from lib_qfix.fix.upscale_step import upscale_infotext
 from lib_qfix.imageio import to_rgb_array
-from lib_qfix.scoring import scorer_for
+from lib_qfix.scoring import per_image, scorer_for
 
 log = logging.getLogger("qfix")
 TITLE = "QFix"
@@ -94,6 +96,7 @@ class QFixScript(scripts.Script):
         seed = int(p.all_seeds[index])
         image = to_rgb_array(pp.image)
         scorer, warnings = scorer_for(options, models)
+        scorer = per_image(scorer)  # the LLM judge: at most judge_calls calls for this image's versions
 
         def diag(img: np.ndarray) -> Any:
             return diagnosis.diagnose(img, options, scorer=scorer, prompt=prompt)
@@ -104,17 +107,23 @@ class QFixScript(scripts.Script):
                 regenerate = A1111Regenerator(p, index)
             except TypeError as e:
                 warnings.append(str(e))
-        outcome = run_fix_loop(image, options, diagnose=diag, inpainter=A1111Inpainter(p, index),
+        inpainter = A1111Inpainter(p, index)
+        outcome = run_fix_loop(image, options, diagnose=diag, inpainter=inpainter,
                                restorer=A1111FaceRestorer(), prompt=prompt, negative=negative, seed=seed,
                                regenerate=regenerate, should_stop=stop_reason)
+        # the optional last step (upscale + tiled detail pass), judged at its own size; off: (None, [])
+        up, up_notes = upscale_for(p, inpainter, outcome.image, options, scorer, prompt, negative, seed)
         pairs = outcome_infotext(outcome, options, parsed.baseline)
-        notes = list(warnings) + list(outcome.report_before.warnings)
+        pairs.update(upscale_infotext(up) if up is not None else {})
+        # ControlNet: units used per pass, notes; control images saved with the "before" copy
+        pairs.update(inpainter.controlnet.finish(index, settings.save_before() and not p.do_not_save_samples))
+        notes = list(warnings) + list(outcome.report_before.warnings) + up_notes
         if notes:
             pairs[WARNINGS] = "; ".join(notes)
-        if outcome.changed:
+        if outcome.changed or up is not None:
             if settings.save_before() and not p.do_not_save_samples:
                 self._save_before(p, pp.image, index)
-            pp.image = Image.fromarray(outcome.image)
+            pp.image = Image.fromarray(outcome.image if up is None else up.image)
         set_infotext(p, index, pairs)
 
     @staticmethod

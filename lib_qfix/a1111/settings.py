@@ -2,7 +2,8 @@
 
 Keys: ``qfix_models_dir`` (folder for CLIP weights and learned prompts; empty: ``models/qfix``),
 ``qfix_default_preset``, ``qfix_save_before`` (also save the image as it was before QFix changed
-it), ``qfix_scorer_device`` (auto/cpu/cuda/mps; overrides the ``device`` option when that is auto).
+it), ``qfix_scorer_device`` (auto/cpu/cuda/mps; overrides the ``device`` option when that is auto),
+``qfix_judge_url`` / ``qfix_judge_model`` (the LLM judge; see :func:`judge_setup`).
 User presets live in ``<data dir>/qfix/presets`` (outside the extension folder: kept on update).
 
 What clients may choose (every user of a shared server is a client: the UI, ``alwayson_scripts``,
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lib_qfix.detect.mp_models import set_models_dir as set_mediapipe_models_dir
+from lib_qfix.judge import setup as judge
 from lib_qfix.options import DEFAULTS, Options, policy
 from lib_qfix.options.fields import DEVICES
 from lib_qfix.presets import names, resolve
@@ -72,11 +74,26 @@ def apply_device(options: Options) -> Options:
 
 
 def use_models_dir() -> str:
-    """Point MediaPipe's model store at the server's models folder and return the folder, which
-    callers hand to the scorer's configuration (nothing goes through the process environment)."""
+    """Point MediaPipe's model store at the server's models folder and the LLM judge at the
+    server's judge (:func:`judge_setup`), and return the folder, which callers hand to the scorer's
+    configuration (nothing goes through the process environment)."""
     folder = models_dir()
     set_mediapipe_models_dir(folder)  # where Tasks-API detector models are fetched to
+    judge.configure(judge_setup())
     return folder
+
+
+def judge_setup() -> judge.JudgeSetup:
+    """The server's LLM judge: ``qfix_judge_url`` and ``qfix_judge_model`` from the settings (which
+    A1111's /sdapi/v1/options cannot change: ``restrict_api``), each overridden by its
+    ``QFIX_JUDGE_*`` environment variable; the key only from ``QFIX_JUDGE_KEY`` (never a setting:
+    settings are readable through the host's API); verdicts cached in ``<data dir>/qfix/judge-cache``."""
+    from modules import paths_internal
+
+    cache = os.path.join(paths_internal.data_path, "qfix", "judge-cache")
+    base = judge.JudgeSetup(str(_opt("qfix_judge_url", "") or ""), str(_opt("qfix_judge_model", "") or ""), "",
+                            cache)
+    return judge.overlay(base)
 
 
 def _names(text: Any) -> tuple[str, ...]:
@@ -168,3 +185,10 @@ def on_ui_settings() -> None:
     add("qfix_clip_weights", info(CLIP_WEIGHTS, "QFix: CLIP weights clients may choose (comma-separated open_clip "
                                                 "tags or checkpoint file names in the models folder)",
                                   section=SECTION))
+    # the judge's endpoint is the server's choice: not settable through /sdapi/v1/options (restrict_api);
+    # the QFIX_JUDGE_URL / _MODEL environment variables win; the key comes only from QFIX_JUDGE_KEY
+    add("qfix_judge_url", info("", "QFix LLM judge: OpenAI-compatible API base URL (e.g. http://localhost:11434/v1; "
+                                   "API key from the QFIX_JUDGE_KEY environment variable)", section=SECTION,
+                               restrict_api=True))
+    add("qfix_judge_model", info("", "QFix LLM judge: vision model name (e.g. qwen2.5vl)", section=SECTION,
+                                 restrict_api=True))

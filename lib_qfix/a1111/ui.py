@@ -13,8 +13,8 @@ from typing import Any
 
 import gradio as gr
 
+from lib_qfix.a1111 import controlnet, paste, settings
 from lib_qfix.a1111 import elements as E
-from lib_qfix.a1111 import settings
 from lib_qfix.a1111.args import preset_options
 from lib_qfix.a1111.settings import user_preset_dir
 from lib_qfix.options import DEFAULTS, FIELDS, META_FIELDS, PRESET_FIELDS, Field, Options, from_positional
@@ -23,7 +23,7 @@ from lib_qfix.presets import names, save_preset
 
 
 def _host_choices(key: str) -> list[str]:
-    """Sampler / scheduler names the host knows (empty list outside A1111)."""
+    """Sampler / scheduler / upscaler names the host knows (empty list outside A1111)."""
     try:
         if key == "sampler":
             from modules import sd_samplers
@@ -33,6 +33,12 @@ def _host_choices(key: str) -> list[str]:
             from modules import sd_schedulers
 
             return [s.label for s in sd_schedulers.schedulers]
+        if key == "upscaler":
+            from modules import shared
+
+            return [str(u.name) for u in shared.sd_upscalers]
+        if key.startswith("controlnet_") and key.endswith(("_model", "_module")):  # ControlNet's own lists
+            return controlnet.model_names() if key.endswith("_model") else controlnet.module_names()
     except Exception:  # older host or outside A1111: free text still works
         pass
     return []
@@ -88,7 +94,8 @@ def negative_button(tab: str) -> Any:
 
 def build_panel(is_img2img: bool) -> tuple[list[Any], list[tuple[Any, str]]]:
     """Build the accordion inside the caller's Blocks; returns (components in FIELDS order,
-    infotext_fields). No side effects beyond creating components (``ui()`` runs several times)."""
+    infotext_fields: ``(component, PasteKey)``, see :mod:`lib_qfix.a1111.paste`). No side effects
+    beyond creating components (``ui()`` runs several times)."""
     tab = "img2img" if is_img2img else "txt2img"
     try:
         start = _load(settings.default_preset())
@@ -119,7 +126,7 @@ def build_panel(is_img2img: bool) -> tuple[list[Any], list[tuple[Any, str]]]:
                     comps[f.key] = component(f, getattr(start, f.key), tab)
     ordered = [comps[f.key] for f in FIELDS]
     _wire(ordered, [comps[f.key] for f in PRESET_FIELDS], comps["preset"], refresh, save, save_name, status)
-    return ordered, [(comps[f.key], f.infotext_key) for f in FIELDS]
+    return ordered, paste.infotext_fields(ordered)
 
 
 def _load(name: str) -> Options:

@@ -21,8 +21,10 @@ from lib_qfix.cli.common import (
     unique_names,
     write_json,
 )
+from lib_qfix.cli.judge_support import add_judge_args, configure_judge, print_summary, prompt_for, run_judged
 from lib_qfix.diagnose import diagnose
 from lib_qfix.fileio import atomic_write_bytes
+from lib_qfix.judge.verdicts import judge_findings, rating_text
 from lib_qfix.report.html import make_card, write_report
 from lib_qfix.report.overlay import draw_regions
 
@@ -37,6 +39,7 @@ def register(sub) -> None:
     p.add_argument("--overlays", metavar="DIR", help="write each image with its regions drawn "
                    "(DIR/<relative path>.overlay.jpg)")
     add_option_args(p)
+    add_judge_args(p)
     p.set_defaults(func=run)
 
 
@@ -44,7 +47,10 @@ def _summary_line(report) -> str:
     if report.error:
         return f"{report.path}: ERROR {report.error}"
     found = ", ".join(f"{r.kind}({'/'.join(r.defects) or 'defect'})" for r in report.defects) or "ok"
-    return f"{report.path}: quality {report.quality:.2f} [{report.scorer}] {found}"
+    rating = rating_text(report.signals)  # the LLM judge's, with its findings on the lines below
+    judged = f" judge: {rating}" if rating else ""
+    lines = [f"  judge: {line}" for line in judge_findings(report.regions)]
+    return "\n".join([f"{report.path}: quality {report.quality:.2f} [{report.scorer}] {found}{judged}", *lines])
 
 
 def save_overlay(image, regions, target: Path) -> None:
@@ -60,6 +66,7 @@ def save_overlay(image, regions, target: Path) -> None:
 
 def run(args) -> int:
     options = resolve_cli_options(args)
+    judged = configure_judge(args, options)
     check_output_file("--json", args.json, stdout_ok=True)
     check_output_file("--html", args.html)
     check_output_dir("--overlays", args.overlays)
@@ -79,9 +86,12 @@ def run(args) -> int:
             except OSError as e:  # one overlay that cannot be written never ends the batch
                 overlay_errors.append(f"qfix: error: --overlays {target}: cannot write ({e.strerror or e})")
 
-    reports, failed = run_reports(
-        [p for p, _ in entries], args, "diagnose",
-        lambda image, path: diagnose(image, options, prompt=args.prompt, path=str(path)), on_each)
+    if judged:  # judge calls overlap across images
+        reports, failed = run_judged([p for p, _ in entries], args, "diagnose", options, on_each)
+    else:
+        reports, failed = run_reports(
+            [p for p, _ in entries], args, "diagnose",
+            lambda image, path: diagnose(image, options, prompt=prompt_for(path, args), path=str(path)), on_each)
     ok = True
     if args.json:
         ok = write_or_report("--json", args.json, lambda: write_json([r.to_json() for r in reports], args.json))
@@ -92,4 +102,6 @@ def run(args) -> int:
     if args.json != "-":
         for r in reports:
             print(_summary_line(r))
+    if judged:
+        print_summary()
     return EXIT_SOME_FAILED if failed or not ok or overlay_errors else EXIT_OK

@@ -16,6 +16,7 @@ from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from lib_qfix.cli.args import check_output_dir, number, write_or_report
 from lib_qfix.cli.common import add_option_args, resolve_cli_options
 from lib_qfix.cli.filter_files import apply_actions, check_destinations, undo
+from lib_qfix.cli.judge_support import add_judge_args, configure_judge, print_summary
 from lib_qfix.filter import pipeline
 from lib_qfix.filter.bursts import MAX_DISTANCE
 from lib_qfix.filter.cache import CacheError, default_cache_path
@@ -46,6 +47,7 @@ def register(sub) -> None:
                    "most this many seconds apart (file modification time; >= 0)")
     s = p.add_argument_group("scoring")
     add_option_args(s, per_image=False)
+    add_judge_args(p)
     s.add_argument("--detect", default="", help=f"detectors to run, comma-separated: {','.join(DETECT_CHOICES)} "
                    "(default none: the score alone)")
     s.add_argument("--work-size", type=number(int, 0, 100_000), default=WORK_SIDE, help="long side in pixels "
@@ -96,6 +98,7 @@ def run(args) -> int:
     if not args.folders:
         raise UsageError("give at least one folder of images (qfix filter DIR…)")
     options = resolve_cli_options(args)
+    judged = configure_judge(args, options)
     try:
         threshold = check_threshold(args.threshold if args.threshold is not None else options.quality_threshold)
         parse_keep_top(args.keep_top)
@@ -124,6 +127,8 @@ def run(args) -> int:
     finally:
         for b in bar:
             b.close()
+        if judged:
+            print_summary()
     elapsed = time.perf_counter() - t0
     decisions = pipeline.make_decisions(result, threshold, args.keep_top, args.best_of_burst,
                                         args.burst_distance, args.burst_seconds)

@@ -21,7 +21,8 @@ is a shape prior that pulls even bad hands towards normal ones):
 - handedness consistency: the thumb base must sit on the index side of the palm; a handedness score
   < 0.6 (the classifier cannot tell left from right) is weak evidence, counted only with another rule.
 
-``extra_fingers`` is never claimed: 21 landmarks cannot show a sixth finger.
+``extra_fingers`` is never claimed here: 21 landmarks cannot show a sixth finger (the hand's
+silhouette can: :mod:`lib_qfix.detect.hand_silhouette`).
 """
 
 from __future__ import annotations

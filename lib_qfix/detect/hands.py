@@ -12,8 +12,9 @@ within ~2-3x the cost of one full-frame pass (bench/detect.py measures both). Cr
 anything (longer than 70 % of the image side) are skipped. The detections from all passes are merged by non-maximum
 suppression (IoU > 0.3 or 60 % containment).
 
-Each hand is judged by :mod:`lib_qfix.detect.hand_plausibility` ("malformed_hand" with reasons)
-and by the frame (``cropped_hand``, with ``detect_cropping``). ``confidence`` is MediaPipe's
+Each hand is judged by :mod:`lib_qfix.detect.hand_plausibility` ("malformed_hand" with reasons),
+by its silhouette (:mod:`lib_qfix.detect.hand_silhouette`: ``extra_fingers``, with
+``detect_extra_fingers``) and by the frame (``cropped_hand``, with ``detect_cropping``). ``confidence`` is MediaPipe's
 handedness score (0..1; neither MediaPipe API exposes another per-hand score). ``polygon`` is the
 landmark hull grown by 18 % of the palm length so the mask covers the fingers' width;
 ``landmarks`` the 21 points (x, y) in pixels. A "hand" lying 70 % inside a detected face is
@@ -30,6 +31,7 @@ from lib_qfix.detect.cropping import cropped_reason
 from lib_qfix.detect.face_boxes import detect_face_boxes, grid_tiles
 from lib_qfix.detect.face_checks import hull
 from lib_qfix.detect.hand_plausibility import check_hand
+from lib_qfix.detect.hand_silhouette import extra_finger_reason
 from lib_qfix.detect.mediapipe_runtime import check_image, confidence_floor, solution
 from lib_qfix.detect.nms import inside_fraction, merge_boxes, nms, points_box, to_int_box
 from lib_qfix.options import Options
@@ -136,13 +138,19 @@ class HandDetector:
             frac = box_area(box) / (w * h)
             if not options.hand_min_area <= frac <= options.hand_max_area:
                 continue
-            out.append(self._judge(hand, box, w, h, options))
+            out.append(self._judge(hand, box, w, h, options, image))
         return out
 
-    def _judge(self, hand: RawHand, box: tuple[int, int, int, int], w: int, h: int, options: Options) -> Region:
+    def _judge(self, hand: RawHand, box: tuple[int, int, int, int], w: int, h: int, options: Options,
+               image: np.ndarray | None = None) -> Region:
         verdict = check_hand(hand.points, hand.score)
         reasons = list(verdict.reasons)
         defects = list(verdict.defects)
+        if options.detect_extra_fingers and image is not None:
+            extra, _ = extra_finger_reason(image, hand.points)
+            if extra:
+                reasons.append(extra)
+                defects.append("extra_fingers")
         if options.detect_cropping:
             cut = cropped_reason("hand", hand.box, w, h, hand.points)
             if cut:

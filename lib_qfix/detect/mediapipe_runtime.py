@@ -95,15 +95,16 @@ class LockedSolution:
 
 
 def solution(kind: str, **params: Any) -> LockedSolution:
-    """The shared object ``kind`` ("face_detection", "face_mesh", "hands") for these legacy-style
+    """The shared object ``kind`` ("face_detection", "face_mesh", "hands", "pose") for these legacy-style
     parameters (``model_selection``, ``min_detection_confidence``, ``max_num_faces``,
-    ``refine_landmarks``, ``max_num_hands``, ``model_complexity``) on the current :func:`backend`."""
+    ``refine_landmarks``, ``max_num_hands``, ``model_complexity``; ``max_num_poses`` for "pose", see
+    :mod:`lib_qfix.detect.mp_pose`) on the current :func:`backend`."""
     name = backend()
     if name == "tasks":
         mp = import_mediapipe()
         params = mp_tasks.normalize(mp, kind, params)
-    elif kind not in ("face_detection", "face_mesh", "hands"):
-        raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands")
+    elif kind not in ("face_detection", "face_mesh", "hands", "pose"):
+        raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands, pose")
     key = (name, kind, tuple(sorted(params.items())))
     with _pool_lock:
         found = _pool.get(key)

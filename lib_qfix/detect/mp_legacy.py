@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from lib_qfix.detect import mp_pose
 from lib_qfix.detect.mp_results import FaceBox, HandPoints
 
 #: a model file the legacy API needs from the wheel (absent in wheels that dropped ``solutions``)
@@ -39,7 +40,9 @@ def build(mp: Any, kind: str, params: dict[str, Any]) -> Callable[[np.ndarray], 
     if kind == "hands":
         hands = mp.solutions.hands.Hands(static_image_mode=True, **params)
         return lambda rgb: _hands(hands.process(rgb))
-    raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands")
+    if kind == "pose":
+        return mp_pose.build_legacy(mp, params)
+    raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands, pose")
 
 
 def _faces(result: Any) -> list[FaceBox]:

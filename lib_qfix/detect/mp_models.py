@@ -1,7 +1,8 @@
 """Model files for MediaPipe's Tasks API: where they come from, where they live, checked by SHA-256.
 
 mediapipe >= 0.10.30 (and 1.x) has only the Tasks API and ships no models; QFix's detectors need
-the files in :data:`MODELS` (about 12.5 MB together). Each is looked up as ``<folder>/<name>``, where
+the files in :data:`MODELS` (about 12.5 MB for faces and hands; the anatomy detector's pose model
+is 9.4 MB more, fetched only when that detector runs). Each is looked up as ``<folder>/<name>``, where
 the folder is :func:`mediapipe_dir`: ``<models folder>/mediapipe`` with the models folder from
 :func:`set_models_dir` (the host's; the A1111 adapter's ``qfix_models_dir``), else ``$QFIX_MODELS``,
 else ``~/.cache/qfix/models``.
@@ -87,6 +88,17 @@ MODELS: dict[str, ModelFile] = {m.name: m for m in (
               f"{_MODELS_URL}/hand_landmarker/hand_landmarker/float16/1/hand_landmarker.task",
               7_819_105, "fbc2a30080c3c557093b5ddfc334698132eb341044ccee322ccf8bcf3607cde1",
               "published by several independent projects for this URL (not hashed here: no copy offline)"),
+    ModelFile("pose_landmarker_full.task",
+              f"{_MODELS_URL}/pose_landmarker/pose_landmarker_full/float16/1/pose_landmarker_full.task",
+              9_398_198, "5134a3aad27a58b93da0088d431f366da362b44e3ccfbe3462b3827a839011b1",
+              "size and digest published by several independent projects for this URL (not hashed here: "
+              "no copy offline); only the anatomy detector needs it"),
+    ModelFile("selfie_segmentation.tflite",
+              f"{_ASSETS_URL}/selfie_segmentation.tflite",
+              249_505, "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+              "byte-identical to mediapipe 0.10.9's bundled modules/selfie_segmentation file; pinned by "
+              "MediaPipe's third_party/external_files.bzl (generation 1683332563830600); only the composition "
+              "detector needs it"),
 )}
 
 _models_dir: Path | None = None

@@ -11,7 +11,8 @@ Each kind of :mod:`lib_qfix.detect.mediapipe_runtime` maps to a Tasks runner and
   with iris, so ``refine_landmarks`` has no effect). Legacy's attention mesh has no Tasks form;
 - ``hands``: ``HandLandmarker`` with ``hand_landmarker.task``: the same palm/landmark models as
   legacy ``model_complexity=1``. Complexity 0 (lite) has no Tasks form (the lite palm detector lacks
-  the normalization metadata the Tasks graph needs), so every pass uses the full models.
+  the normalization metadata the Tasks graph needs), so every pass uses the full models;
+- ``pose``: ``PoseLandmarker`` with ``pose_landmarker_full.task`` (:mod:`lib_qfix.detect.mp_pose`).
 
 Results become the backend-neutral values of :mod:`lib_qfix.detect.mediapipe_runtime`, in legacy's
 conventions: handedness labels swapped back (:data:`LEGACY_HANDEDNESS`), face boxes un-truncated
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from lib_qfix.detect import mp_models
+from lib_qfix.detect import mp_models, mp_pose
 from lib_qfix.detect.mp_results import FaceBox, HandPoints
 
 #: first mediapipe whose Tasks face detector runs the full-range (192 px) model
@@ -78,7 +79,9 @@ def normalize(mp: Any, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     if kind == "hands":
         return {"max_num_hands": params.get("max_num_hands", 2),
                 "min_detection_confidence": params.get("min_detection_confidence", 0.5)}
-    raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands")
+    if kind == "pose":
+        return mp_pose.normalize(params)
+    raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands, pose")
 
 
 def build(mp: Any, kind: str, params: dict[str, Any]) -> Callable[[np.ndarray], Any]:
@@ -89,6 +92,8 @@ def build(mp: Any, kind: str, params: dict[str, Any]) -> Callable[[np.ndarray], 
         return BaseOptions(model_asset_path=str(mp_models.model_path(name)))
 
     params = normalize(mp, kind, params)
+    if kind == "pose":
+        return mp_pose.build_tasks(mp, params, str(mp_models.model_path(mp_pose.POSE_LANDMARKER)), PRESENCE, _keep)
     if kind == "face_detection":
         selection = params["model_selection"]
         obj = vision.FaceDetector.create_from_options(vision.FaceDetectorOptions(
@@ -107,17 +112,22 @@ def build(mp: Any, kind: str, params: dict[str, Any]) -> Callable[[np.ndarray], 
             min_hand_detection_confidence=float(params["min_detection_confidence"]),
             min_hand_presence_confidence=PRESENCE))
         convert = _hands
-    with _open_lock:
-        if not _exit_hook:
-            atexit.register(close_all)
-            _exit_hook.append(True)
-        _open.append(obj)
+    _keep(obj)
 
     def process(rgb: np.ndarray) -> Any:
         h, w = rgb.shape[:2]
         return convert(obj.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)), w, h)
 
     return process
+
+
+def _keep(obj: Any) -> None:
+    """Remember a built Tasks object so that :func:`close_all` closes it at exit."""
+    with _open_lock:
+        if not _exit_hook:
+            atexit.register(close_all)
+            _exit_hook.append(True)
+        _open.append(obj)
 
 
 def _faces(result: Any, w: int, h: int) -> list[FaceBox]:

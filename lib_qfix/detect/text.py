@@ -22,6 +22,10 @@ Regions: kind "watermark" for watermarks and signatures, "text" for text; defect
 "signature" or "text". When ``options.ignore_text_in_prompt`` and the prompt asks for text
 (:func:`prompt_wants_text`), text and signatures get verdict "ok" with a reason; semi-transparent
 watermarks stay defects (nobody prompts for a stock-photo overlay).
+
+With ``options.text_reading`` the "text" lines (not watermarks or signatures) are also read by the
+OCR recognition model and judged by :mod:`lib_qfix.detect.text_reading`: text the prompt asks for
+that reads right is "ok", gibberish or a near miss of the requested text is "garbled_text".
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ import numpy as np
 
 from lib_qfix.detect.mediapipe_runtime import check_image
 from lib_qfix.detect.nms import nms, to_int_box
+from lib_qfix.detect.text_reading import MAX_LINES, judge, reread
 from lib_qfix.options import Options
-from lib_qfix.types import DEFECT, OK, Region
+from lib_qfix.types import DEFECT, OK, Region, box_area
 
 ANALYSIS_SIDE = int(os.environ.get("QFIX_TEXT_SIDE", "512"))
 #: onnxruntime threads for the text model (env QFIX_OCR_THREADS; batch runners set 1 per worker)
@@ -107,17 +112,21 @@ class TextDetector:
         self._engine: Any = None
         self._lock = threading.Lock()
 
+    def _build_engine(self) -> None:
+        """The OCR engine, once (call with the lock held); the recognition model loads on first use."""
+        if self._engine is None:
+            from rapidocr import RapidOCR  # heavy: onnxruntime
+
+            self._engine = RapidOCR(params={
+                "Global.use_cls": False, "Global.use_rec": False, "Global.log_level": "error",
+                "Det.limit_side_len": ANALYSIS_SIDE, "Det.limit_type": "max",
+                # inside A1111 the GPU generates and the CPU is idle: use up to OCR_THREADS cores
+                "EngineConfig.onnxruntime.intra_op_num_threads": OCR_THREADS})
+
     def _detect_boxes(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """(4x2 polygon in ``rgb`` pixels, score) per text line."""
         with self._lock:
-            if self._engine is None:
-                from rapidocr import RapidOCR  # heavy: onnxruntime
-
-                self._engine = RapidOCR(params={
-                    "Global.use_cls": False, "Global.use_rec": False, "Global.log_level": "error",
-                    "Det.limit_side_len": ANALYSIS_SIDE, "Det.limit_type": "max",
-                    # inside A1111 the GPU generates and the CPU is idle: use up to OCR_THREADS cores
-                    "EngineConfig.onnxruntime.intra_op_num_threads": OCR_THREADS})
+            self._build_engine()
             out = self._engine(np.ascontiguousarray(rgb[..., ::-1]), use_det=True, use_cls=False, use_rec=False)
         if out is None or getattr(out, "boxes", None) is None:
             return []
@@ -164,4 +173,34 @@ class TextDetector:
             polygon = tuple((int(round(x)), int(round(y))) for x, y in found[i][0])
             out.append(Region(kind, box, found[i][1], verdict, tuple(reasons),
                               (defect,) if verdict == DEFECT else (), self.name, polygon))
+        if options.text_reading:
+            out = self._read_lines(image, out, prompt, wanted)
+        return out
+
+    def _read_lines(self, image: np.ndarray, regions: list[Region], prompt: str, wanted: str | None) -> list[Region]:
+        """``regions`` with the "text" lines (at most MAX_LINES, largest first) read and re-judged."""
+        lines = sorted((i for i, r in enumerate(regions) if r.kind == "text" and r.box),
+                       key=lambda i: -box_area(regions[i].box))[:MAX_LINES]
+        if not lines:
+            return regions
+        h, w = image.shape[:2]
+        crops = []
+        for i in lines:
+            x0, y0, x1, y1 = regions[i].box or (0, 0, w, h)
+            pad = max(2, (y1 - y0) // 8)  # the recogniser wants a little margin around the glyphs
+            crops.append(image[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)])
+        out = list(regions)
+        for i, (text, confidence) in zip(lines, self._recognise(crops), strict=True):
+            out[i] = reread(out[i], judge(text, confidence), prompt, wanted)
+        return out
+
+    def _recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        """(text, line confidence 0..1) per RGB crop, from the recognition model (loaded on first use)."""
+        out = []
+        with self._lock:
+            self._build_engine()
+            for crop in crops:
+                res = self._engine(np.ascontiguousarray(crop[..., ::-1]), use_det=False, use_cls=False, use_rec=True)
+                texts, scores = getattr(res, "txts", None) or ("",), getattr(res, "scores", None) or (0.0,)
+                out.append((str(texts[0]), float(scores[0])))
         return out

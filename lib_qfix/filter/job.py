@@ -17,6 +17,7 @@ from lib_qfix.filter.decode import WORK_SIDE, Decoded, content_hash, decode_byte
 from lib_qfix.filter.records import ImageRecord, score_json
 from lib_qfix.filter.scan import ScanItem
 from lib_qfix.imageio import MAX_PIXELS, ImageLoadError
+from lib_qfix.judge.pnginfo import stored_prompt
 from lib_qfix.options import DETECT_FLAGS, DETECT_KEYS, Options
 from lib_qfix.scoring import scorer_config
 from lib_qfix.types import Region
@@ -108,15 +109,17 @@ def score_decoded(scorer: Any, options: Options, batch: Sequence[tuple[ImageReco
     batch is retried image by image so one bad image does not sink its batch."""
     images = [d.image for _, d in batch]
     t0 = time.perf_counter()
+    # the LLM judge rates each image against the prompt A1111 stored in it
+    prompts = [stored_prompt(rec.path) for rec, _ in batch] if getattr(scorer, "wants_prompts", False) else None
     try:
-        results: list[Any] = list(scorer.score(images))
+        results: list[Any] = list(scorer.score(images, prompts) if prompts is not None else scorer.score(images))
         if len(results) != len(images):
             raise ValueError(f"scorer returned {len(results)} results for {len(images)} images")
     except Exception:
         results = []
-        for img in images:
+        for i, img in enumerate(images):
             try:
-                results.append(scorer.score([img])[0])
+                results.append(scorer.score([img], [prompts[i]])[0] if prompts is not None else scorer.score([img])[0])
             except Exception as e:  # reported on this image, never silent
                 results.append(f"scorer {getattr(scorer, 'name', '?')} failed: {error_text(e)}")
     share = (time.perf_counter() - t0) / max(1, len(images))
@@ -127,10 +130,13 @@ def score_decoded(scorer: Any, options: Options, batch: Sequence[tuple[ImageReco
         if isinstance(res, str):
             out.append(replace(rec, error=res, seconds=rec.seconds + share))
             continue
-        regions = list(res.regions) if options.detect_global else []
-        warnings: list[str] = []
+        # scorer regions are global (box None) but the judge's may be boxed: scale them like detectors'
+        regions = [_scale_region(r, d.scale, d.width, d.height) for r in res.regions
+                   if options.detect_global or r.box is not None]
+        warnings: list[str] = list(getattr(res, "warnings", ()))
         if detect:
-            found, warnings = run_detectors(d.image, options)
+            found, det_warnings = run_detectors(d.image, options)
+            warnings += det_warnings
             regions += [_scale_region(r, d.scale, d.width, d.height) for r in found]
         payload = score_json(res.quality, res.scorer, res.signals, res.reasons, regions, warnings)
         out.append(rec.with_score(payload, seconds=rec.seconds + share + time.perf_counter() - t1))

@@ -14,6 +14,7 @@ from typing import Any
 
 from lib_qfix.fileio import atomic_write_text
 from lib_qfix.filter.records import ERROR, KEEP, REJECT, Decision, count_status
+from lib_qfix.judge.verdicts import rating_text
 from lib_qfix.report.html import jpeg_data_uri
 
 CSV_FIELDS = ("rank", "status", "quality", "path", "rel", "width", "height", "burst", "burst_best",
@@ -122,6 +123,9 @@ def write_html(decisions: Sequence[Decision], path: str | os.PathLike[str], thre
         col = STATUS_COLOUR[d.status]
         q = "n/a" if r.quality is None else f"{r.quality:.3f}"
         reasons = "".join(f"<li>{html.escape(x)}</li>" for x in d.reasons)
+        rating = rating_text(r.signals)  # the LLM judge's ratings (its findings are among the reasons)
+        if rating:
+            reasons = f"<li>LLM judge: {html.escape(rating)}</li>" + reasons
         burst = f" · burst {d.burst}{' (best)' if d.burst_best else ''}" if d.burst >= 0 else ""
         thumb = _thumb(d)
         if r.thumb and r.width and r.height:  # make the overlay match the displayed image box

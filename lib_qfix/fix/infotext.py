@@ -10,7 +10,8 @@ used`` what a run used). Values are plain str/int/float/bool; the host quotes va
   ``results rejected``, ``nothing to fix``, or why the loop stopped;
 - ``QFix rejected``: why results were not kept, each reason once (``face lost; not better (...)``);
 - ``QFix score before`` / ``QFix score after`` (0..1, after only when kept), ``QFix fixed``
-  (what the kept result repaired), ``QFix rounds used``.
+  (what the kept result repaired), ``QFix rounds used``;
+- ``QFix judge before`` / ``QFix judge after``: the LLM judge's ratings (scorer ``llm-judge`` only).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from lib_qfix import __version__
 from lib_qfix.errors import error_text
 from lib_qfix.fix.outcome import FixOutcome
+from lib_qfix.judge.verdicts import rating_text
 from lib_qfix.options import Options, to_infotext
 
 SCORE_BEFORE = "QFix score before"
@@ -32,8 +34,18 @@ NEGATIVE = "QFix suggested negative"
 ERROR = "QFix error"
 WARNINGS = "QFix warnings"
 VERSION = "QFix version"
+#: the upscale step (:func:`lib_qfix.fix.upscale_step.upscale_infotext`): upscaler used and sizes, the
+#: detail pass's tiles and verdict, each candidate's score at the output size, which one was kept
+UPSCALED, DETAIL_TILES, UPSCALE_SCORES, UPSCALE_KEPT = (
+    "QFix upscaled", "QFix detail tiles", "QFix upscale scores", "QFix upscale kept")
+#: ControlNet (:mod:`lib_qfix.a1111.controlnet`): which units guided which pass
+#: (``hand=openpose(0.8); face=openpose(0.6)``), and notes such as ``ControlNet: no openpose model``
+CONTROLNET, NOTE = "QFix controlnet", "QFix note"
+#: the LLM judge's ratings of the input and of the kept result (``match 7/10, quality 6/10``; after only when kept)
+JUDGE_BEFORE, JUDGE_AFTER = "QFix judge before", "QFix judge after"
 RESULT_KEYS = (SCORE_BEFORE, SCORE_AFTER, FIXED, ROUNDS_USED, RESULT, REJECTED, NEGATIVE, ERROR, WARNINGS,
-               VERSION)
+               VERSION, UPSCALED, DETAIL_TILES, UPSCALE_SCORES, UPSCALE_KEPT, CONTROLNET, NOTE, JUDGE_BEFORE,
+               JUDGE_AFTER)
 
 
 def _q(x: float | None) -> str | None:
@@ -45,8 +57,10 @@ def outcome_infotext(outcome: FixOutcome, options: Options,
     """Infotext pairs for one processed image (None values are left out by the host)."""
     out: dict[str, Any] = dict(to_infotext(options, preset_options))
     out[SCORE_BEFORE] = _q(outcome.quality_before)
+    out[JUDGE_BEFORE] = rating_text(outcome.report_before.signals)
     if outcome.changed:
         out[SCORE_AFTER] = _q(outcome.quality_after)
+        out[JUDGE_AFTER] = rating_text(outcome.report_after.signals)
         out[FIXED] = outcome.fixed_summary() or None
     if outcome.rounds:
         out[ROUNDS_USED] = outcome.rounds_used

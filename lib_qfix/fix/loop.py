@@ -26,17 +26,21 @@ import numpy as np
 from lib_qfix.errors import error_text
 from lib_qfix.fix import fidelity
 from lib_qfix.fix.fidelity import RegionChecker
+from lib_qfix.fix.guidance import control_units
 from lib_qfix.fix.merit import decide, merit
 from lib_qfix.fix.outcome import FAILED, SKIPPED, FixAction, FixOutcome, RegionCheck, RoundRecord
-from lib_qfix.fix.plan import FixGroup, global_defects, plan_round
+from lib_qfix.fix.plan import FixGroup, plan_round
+from lib_qfix.fix.strategy import regenerate_plan, strategy_table, strategy_units
 from lib_qfix.options import Options
 from lib_qfix.prompts.negatives import additions_for_regions, merge_negative
 from lib_qfix.protocols import FaceRestorer, Inpainter, InpaintParams, RestoreParams
 from lib_qfix.types import ImageReport
 
 Diagnose = Callable[[np.ndarray], ImageReport]
-#: regenerate(negative, seed) -> a new full image (same size), for global defects
-Regenerate = Callable[[str, int], np.ndarray]
+#: regenerate(negative, seed, prompt=..., steps_scale=...) -> a new full image (same size), for the
+#: findings whose fix strategy says regenerate (:mod:`lib_qfix.fix.strategy`): ``prompt`` is the prompt
+#: with the findings' quality keywords, ``steps_scale`` multiplies the image's sampling steps (1.0: same)
+Regenerate = Callable[..., np.ndarray]
 StopCheck = Callable[[], "str | None"]
 
 
@@ -99,7 +103,8 @@ def run_fix_loop(image: np.ndarray, options: Options, *, diagnose: Diagnose, inp
         return FixOutcome(image, False, before, before, stopped="score_only")
     search = _Search(before, image, before, bool(options.keep_best), float(options.min_improvement))
     stopped = ""
-    if options.regenerate and regenerate is not None and global_defects(before):
+    table = strategy_table(options.strategies)
+    if options.regenerate and regenerate is not None and regenerate_plan(before.regions, table):
         stopped = _regenerate_phase(search, options, diagnose, regenerate, prompt, negative, seed, should_stop)
     if not stopped:
         stopped = _inpaint_phase(search, options, diagnose, inpainter, restorer, prompt, negative, seed,
@@ -110,14 +115,19 @@ def run_fix_loop(image: np.ndarray, options: Options, *, diagnose: Diagnose, inp
 
 def _regenerate_phase(search: _Search, options: Options, diagnose: Diagnose, regenerate: Regenerate,
                       prompt: str, negative: str, seed: int, should_stop: StopCheck) -> str:
-    """Global defects cannot be inpainted: regenerate on the same seed with the augmented negative.
-    Returns a stop reason ("" to go on to the inpaint rounds)."""
+    """Findings whose strategy says regenerate (global defects by default): regenerate on the same
+    seed with the augmented negative, the findings' quality keywords in the prompt and, for
+    "regenerate_steps", more sampling steps. Returns a stop reason ("" to go on to the inpaint rounds)."""
+    table = strategy_table(options.strategies)
     for _ in range(int(options.regenerate_rounds)):
         stop = should_stop()
-        if stop or not global_defects(search.report):
+        plan = regenerate_plan(search.report.regions, table)
+        if stop or plan is None:
             return stop or ""
-        neg = merge_negative(negative, additions_for_regions(global_defects(search.report), options))
-        action, out = _attempt(FixAction("regenerate", (), prompt, neg, seed), partial(regenerate, neg, seed))
+        neg = merge_negative(negative, additions_for_regions(plan.regions, options))
+        new_prompt = merge_negative(prompt, [(w, 1.0) for w in plan.keywords])
+        action, out = _attempt(FixAction("regenerate", (), new_prompt, neg, seed),
+                               partial(regenerate, neg, seed, prompt=new_prompt, steps_scale=plan.steps_scale))
         search.judge([action], out, diagnose)
     return ""
 
@@ -142,8 +152,10 @@ def _inpaint_phase(search: _Search, options: Options, diagnose: Diagnose, inpain
             if stop:
                 actions.append(replace(planned, status=SKIPPED, reason=stop))
                 continue
+            units = control_units(g.kind, g.regions, options, img.shape[1], img.shape[0])
+            guided = replace(inpaint, units=strategy_units(g.strategy, units))
             action, out = _attempt(planned, partial(inpainter.inpaint, img, g.mask, g.prompt, g.negative,
-                                                    seed + r, inpaint))
+                                                    seed + r, guided))
             if out is not None and g.kind == "face" and restorer is not None and restore.enabled:
                 action, out = _restore(action, out, g, restorer, restore)
             if out is not None:

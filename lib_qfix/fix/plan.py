@@ -3,6 +3,9 @@
 Modes (``options.mode``): ``fix`` repairs local regions judged defective; ``fix_all`` repairs every
 detected face and hand (and defective text/watermarks); ``score_only`` plans nothing.
 Global defects (``box is None``) cannot be inpainted; they only feed the regenerate option.
+Each defect's fix strategy (:mod:`lib_qfix.fix.strategy`: the catalogue's table with the
+``strategies`` option's overrides) decides whether a defective region is repainted at all, and an
+"inpaint_text" pass gets the text negatives on top of its regions' own.
 """
 
 from __future__ import annotations
@@ -12,6 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lib_qfix.fix.strategy import (
+    INPAINT_STRATEGIES,
+    group_strategy,
+    region_strategy,
+    strategy_table,
+    text_negatives,
+)
 from lib_qfix.masks import keep_largest, merge, region_mask
 from lib_qfix.options import NEGATIVE_FIELD, PROMPT_FIELD, Options
 from lib_qfix.prompts.negatives import (
@@ -35,17 +45,23 @@ class FixGroup:
     mask: np.ndarray
     prompt: str
     negative: str
+    #: the pass's fix strategy (:func:`lib_qfix.fix.strategy.group_strategy`)
+    strategy: str = "inpaint"
 
 
 def select_regions(report: ImageReport, options: Options) -> list[Region]:
-    """Local regions to repaint under ``options.mode`` (boxed regions only)."""
+    """Local regions to repaint under ``options.mode`` (boxed regions only); a defective region
+    whose strategy does not repaint (regenerate, report) is left out."""
     if options.mode == "score_only":
         return []
+    table = strategy_table(options.strategies)
     out = []
     for r in report.regions:
         if r.box is None or r.kind not in LOCAL_KINDS:
             continue
-        if r.is_defect or (options.mode == "fix_all" and r.kind in FIX_ALL_KINDS):
+        if r.is_defect and region_strategy(r, table) in INPAINT_STRATEGIES:
+            out.append(r)
+        elif options.mode == "fix_all" and r.kind in FIX_ALL_KINDS:
             out.append(r)
     return out
 
@@ -74,7 +90,8 @@ def kind_prompt(kind: str, options: Options, image_prompt: str, regions: Sequenc
     return merge_negative(base, [(word, 1.0) for word in positives_for_regions(regions)])
 
 
-def kind_negative(kind: str, regions: list[Region], options: Options, image_negative: str) -> str:
+def kind_negative(kind: str, regions: list[Region], options: Options, image_negative: str,
+                  strategy: str = "inpaint") -> str:
     """The image's negative merged with the catalogue's weighted negatives for the defects in
     ``regions`` plus the kind's and the extra negative from options (for regions judged ok, as in
     "fix_all", only the kind's and the extra negative are added)."""
@@ -82,7 +99,8 @@ def kind_negative(kind: str, regions: list[Region], options: Options, image_nega
     if not any(r.is_defect for r in regions):  # additions_for_regions adds these for defects only
         parts += [getattr(options, NEGATIVE_FIELD.get(kind, ""), "") or "", options.extra_negative]
     base = ", ".join(p.strip().strip(",") for p in parts if p and p.strip())
-    return merge_negative(base, additions_for_regions(regions, options))
+    extra = text_negatives(options.negative_strength) if strategy == "inpaint_text" else []
+    return merge_negative(base, additions_for_regions(regions, options) + extra)
 
 
 def plan_round(report: ImageReport, options: Options, image_prompt: str = "", image_negative: str = "") -> list[FixGroup]:
@@ -95,6 +113,7 @@ def plan_round(report: ImageReport, options: Options, image_prompt: str = "", im
     if not regions:
         return []
     shape = (report.height, report.width)
+    table = strategy_table(options.strategies)
     groups: list[FixGroup] = []
     for kind in LOCAL_KINDS:
         of_kind = [r for r in regions if r.kind == kind]
@@ -106,6 +125,7 @@ def plan_round(report: ImageReport, options: Options, image_prompt: str = "", im
             mask = merge([region_mask(r, shape, options) for r in batch])
             if not np.any(mask):
                 continue  # a region that vanished under erosion has nothing to repaint
+            strategy = group_strategy(batch, table)
             groups.append(FixGroup(kind, tuple(batch), mask, prompt,
-                                   kind_negative(kind, batch, options, image_negative)))
+                                   kind_negative(kind, batch, options, image_negative, strategy), strategy))
     return groups

@@ -38,8 +38,10 @@ ROLES = (OPTION, META, KIND_PROMPT, KIND_NEGATIVE)
 #: "face"): ``host`` the A1111 adapter, ``scorer`` the scorer's configuration, ``diagnose`` the
 #: global judgement and detector switches, ``plan`` which regions are repainted with which prompts,
 #: ``prompts`` the weighted negatives, ``masks`` the inpaint masks, ``inpaint`` / ``restore`` the
-#: parameter records the ports receive, ``fidelity`` the repainted-region checks, ``loop`` the fix loop.
-STAGES = ("host", "scorer", "diagnose", "plan", "prompts", "masks", "inpaint", "restore", "fidelity", "loop")
+#: parameter records the ports receive, ``fidelity`` the repainted-region checks, ``loop`` the fix loop,
+#: ``upscale`` the final upscale + detail step (:mod:`lib_qfix.fix.upscale_step`).
+STAGES = ("host", "scorer", "diagnose", "plan", "prompts", "masks", "inpaint", "restore", "fidelity", "loop",
+          "upscale")
 
 #: the metadata key under which :func:`option` stores a field's facts
 FACTS = "qfix"

@@ -19,6 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lib_qfix.fix.strategy import MAX_LENGTH as STRATEGIES_LENGTH
+from lib_qfix.fix.strategy import OPTION_HELP as STRATEGIES_HELP
+from lib_qfix.fix.strategy import check_strategies
 from lib_qfix.options.field import (
     KIND_NEGATIVE,
     KIND_PROMPT,
@@ -30,6 +33,8 @@ from lib_qfix.options.field import (
     closest,
     option,
 )
+from lib_qfix.judge import JUDGE_SCORER, NO_BASE
+from lib_qfix.judge.prompt import MAX_INSTRUCTIONS, PROMPT_VERSION
 from lib_qfix.registry import DETECTORS, scorer_names
 from lib_qfix.scoring.clip_model import DEVICES
 from lib_qfix.scoring.prompt_pairs import PAIR_SETS, check_custom_pairs
@@ -62,6 +67,65 @@ def _area(subject: str, bound: str, *read_by: str) -> float:
                   G_DETECT, 0.0, 1.0, 0.001, read_by=read_by)
 
 
+G_CONTROLNET = "ControlNet"
+#: ControlNet control modes, in the order of both extensions' ``ControlMode`` enums ("Balanced", "My prompt
+#: is more important", "ControlNet is more important")
+CONTROL_MODES = ("balanced", "prompt", "controlnet")
+#: the ControlNet units QFix can add to an inpaint pass -> the word an ``auto`` model name must contain
+CN_UNITS = {"hand": "openpose", "face": "openpose", "depth": "depth", "inpaint": "inpaint", "tile": "tile"}
+#: preprocessors the panel offers (any name the host lists works): "none" passes QFix's own guide image;
+#: "auto" (depth): depth_hand_refiner for hands, depth_midas otherwise
+CN_MODULES = ("none", "auto", "depth_hand_refiner", "depth_midas", "inpaint_only", "tile_resample")
+
+
+def _cn_on(unit: str, on: bool, what: str) -> bool:
+    """Whether ControlNet unit ``unit`` (a key of :data:`CN_UNITS`) guides the passes it serves."""
+    return option(on, f"{unit.capitalize()} unit", f"ControlNet unit {what}", G_CONTROLNET, read_by=("loop",))
+
+
+def _cn_module(unit: str, default: str) -> str:
+    return option(default, f"{unit.capitalize()} preprocessor",
+                  "ControlNet preprocessor (module) as the host names it; 'none' uses QFix's own guide image.",
+                  G_CONTROLNET, choices=CN_MODULES, free_choice=True, read_by=("loop",))
+
+
+def _cn_model(unit: str) -> str:
+    return option("auto", f"{unit.capitalize()} model",
+                  f"ControlNet model as the host lists it (the [hash] may be left out); auto: the first installed "
+                  f"model whose name contains '{CN_UNITS[unit]}'.", G_CONTROLNET, choices=("auto",),
+                  free_choice=True, read_by=("loop",))
+
+
+def _cn_number(unit: str, what: str, default: float) -> float:
+    """``weight`` (0..2), guidance ``start`` or ``end`` (0..1, fractions of the sampling steps)."""
+    if what == "weight":
+        return option(default, f"{unit.capitalize()} weight", "ControlNet weight (0..2).", G_CONTROLNET,
+                      0.0, 2.0, 0.05, read_by=("loop",))
+    return option(default, f"{unit.capitalize()} guidance {what}",
+                  f"Fraction of the sampling steps at which the unit's guidance {what}s (0..1).", G_CONTROLNET,
+                  0.0, 1.0, 0.01, read_by=("loop",))
+
+
+def _cn_mode(unit: str) -> str:
+    return option("balanced", f"{unit.capitalize()} control mode",
+                  "balanced; prompt: my prompt is more important; controlnet: ControlNet is more important.",
+                  G_CONTROLNET, choices=CONTROL_MODES, read_by=("loop",))
+
+
+G_UPSCALE = "Upscale"
+G_SCENE = "Scene"
+G_JUDGE = "LLM judge"
+
+
+def _judge_bases() -> tuple[str, ...]:
+    """What the LLM judge can be combined with: nothing, or any other registered scorer."""
+    return (NO_BASE,) + tuple(n for n in scorer_names() if n != JUDGE_SCORER)
+
+
+#: the body-anatomy group (pose, extra fingers, teeth, skin); its detectors are off by default
+G_ANATOMY = "Anatomy"
+
+
 @dataclass(frozen=True)
 class Options:
     """All QFix options: a frozen record, one typed attribute per option (see the module doc for
@@ -75,7 +139,7 @@ class Options:
     mode: str = option("fix", "Mode",
                        "fix: repair regions judged defective; fix_all: inpaint every detected face and hand; "
                        "score_only: diagnose and record, change nothing.", G_GENERAL, choices=MODES,
-                       read_by=("plan", "loop"))
+                       read_by=("plan", "loop", "upscale"))
     # --- Scoring
     scorer: str = option("offline", "Scorer",
                          "Quality scorer (the default is classical and needs no downloads; the CLIP scorers "
@@ -132,7 +196,7 @@ class Options:
     # --- Prompts
     negative_strength: float = option(1.0, "Negative strength",
                                       "Multiplies the weights of the negatives QFix adds (0.5..2).", G_PROMPTS,
-                                      0.5, 2.0, 0.05, read_by=("prompts",))
+                                      0.5, 2.0, 0.05, read_by=("prompts", "plan"))
     extra_negative: str = option("", "Extra negative", "Added to every negative QFix builds.", G_PROMPTS,
                                  read_by=("plan", "prompts"))
     face_prompt: str = option("[PROMPT], detailed face, symmetric eyes", "Face prompt",
@@ -196,6 +260,148 @@ class Options:
                               G_LOOP, read_by=("loop",))
     regenerate_rounds: int = option(1, "Regenerate rounds", "At most this many regenerations per image.", G_LOOP,
                                     0, 3, 1, read_by=("loop",))
+    # --- ControlNet (sd-webui-controlnet on A1111, the built-in one on Forge; without it passes run unguided)
+    use_controlnet: bool = option(True, "Use ControlNet",
+                                  "Guide inpaint passes with the ControlNet units switched on below, when the host "
+                                  "has ControlNet and a matching model (else the pass runs unguided, with a note).",
+                                  G_CONTROLNET, read_by=("loop",))
+    controlnet_hand: bool = _cn_on("hand", True, "for hand passes: an OpenPose hand skeleton of a well-formed hand "
+                                   "fitted to the detected one.")
+    controlnet_hand_module: str = _cn_module("hand", "none")
+    controlnet_hand_model: str = _cn_model("hand")
+    controlnet_hand_weight: float = _cn_number("hand", "weight", 0.8)
+    controlnet_hand_start: float = _cn_number("hand", "start", 0.0)
+    controlnet_hand_end: float = _cn_number("hand", "end", 1.0)
+    controlnet_hand_mode: str = _cn_mode("hand")
+    controlnet_face: bool = _cn_on("face", False, "for face passes: OpenPose face keypoints from the face mesh.")
+    controlnet_face_module: str = _cn_module("face", "none")
+    controlnet_face_model: str = _cn_model("face")
+    controlnet_face_weight: float = _cn_number("face", "weight", 0.6)
+    controlnet_face_start: float = _cn_number("face", "start", 0.0)
+    controlnet_face_end: float = _cn_number("face", "end", 1.0)
+    controlnet_face_mode: str = _cn_mode("face")
+    controlnet_depth: bool = _cn_on("depth", False, "for hand and face passes: a depth map of the pass's own image "
+                                    "made by the preprocessor (auto: depth_hand_refiner for hands).")
+    controlnet_depth_module: str = _cn_module("depth", "auto")
+    controlnet_depth_model: str = _cn_model("depth")
+    controlnet_depth_weight: float = _cn_number("depth", "weight", 0.6)
+    controlnet_depth_start: float = _cn_number("depth", "start", 0.0)
+    controlnet_depth_end: float = _cn_number("depth", "end", 1.0)
+    controlnet_depth_mode: str = _cn_mode("depth")
+    controlnet_inpaint: bool = _cn_on("inpaint", False, "for every pass: inpaint_only on the pass's own image and "
+                                      "mask (blends the repainted area).")
+    controlnet_inpaint_module: str = _cn_module("inpaint", "inpaint_only")
+    controlnet_inpaint_model: str = _cn_model("inpaint")
+    controlnet_inpaint_weight: float = _cn_number("inpaint", "weight", 1.0)
+    controlnet_inpaint_start: float = _cn_number("inpaint", "start", 0.0)
+    controlnet_inpaint_end: float = _cn_number("inpaint", "end", 1.0)
+    controlnet_inpaint_mode: str = _cn_mode("inpaint")
+    controlnet_tile: bool = _cn_on("tile", False, "for every pass: tile_resample of the pass's own image (keeps "
+                                   "colours and layout).")
+    controlnet_tile_module: str = _cn_module("tile", "tile_resample")
+    controlnet_tile_model: str = _cn_model("tile")
+    controlnet_tile_weight: float = _cn_number("tile", "weight", 0.6)
+    controlnet_tile_start: float = _cn_number("tile", "start", 0.0)
+    controlnet_tile_end: float = _cn_number("tile", "end", 1.0)
+    controlnet_tile_mode: str = _cn_mode("tile")
+    # --- Upscale (after the fix loop: enlarge, then refine tile by tile; see lib_qfix/fix/upscale_step.py)
+    upscale: bool = option(False, "Upscale",
+                           "After the fixes, enlarge the image with the upscaler below, then (detail pass) refine it "
+                           "tile by tile; kept only where it scores at least as well as a plain Lanczos resize.",
+                           G_UPSCALE, read_by=("upscale",))
+    upscaler: str = option("Lanczos", "Upscaler",
+                           "Any upscaler the host lists (R-ESRGAN 4x+, ESRGAN_4x, SwinIR_4x, ...); Lanczos needs no "
+                           "weights. A name the host does not have falls back to Lanczos, with a note.", G_UPSCALE,
+                           choices=("Lanczos",), free_choice=True, read_by=("upscale",))
+    upscale_factor: float = option(2.0, "Upscale factor", "Enlargement factor (1..4; 1 = detail pass only).",
+                                   G_UPSCALE, 1.0, 4.0, 0.05, read_by=("upscale",))
+    detail_pass: bool = option(True, "Detail pass",
+                               "Refine the upscaled image tile by tile with img2img on the loaded model (low denoise), "
+                               "so large images are sampled one tile at a time.", G_UPSCALE, read_by=("upscale",))
+    detail_denoise: float = option(0.3, "Detail denoise", "Denoising strength of the detail pass (0..1).", G_UPSCALE,
+                                   0.0, 1.0, 0.01, read_by=("upscale",))
+    tile_size: int = option(512, "Tile size",
+                            "Side of the square tiles the detail pass samples, pixels (512 for SD 1.5, 1024 for SDXL).",
+                            G_UPSCALE, 64, 2048, 8, read_by=("upscale",))
+    tile_overlap: int = option(64, "Tile overlap",
+                               "Pixels neighbouring tiles share, blended with linear ramps (at most half a tile).",
+                               G_UPSCALE, 0, 512, 8, read_by=("upscale",))
+    guide_size: int = option(0, "Guide size",
+                             "Minimum sampled size of small faces and hands, pixels (0 = off: every crop is sampled at "
+                             "Inpaint resolution). A smaller crop is scaled up to it, a larger one sampled at its own "
+                             "size up to Inpaint resolution.", G_UPSCALE, 0, 2048, 8, read_by=("inpaint",))
+    # --- Scene: text reading, logos, clutter and framing, lighting, style; fix strategy per defect
+    text_reading: bool = option(
+        True, "Read text", "Read each detected text line (OCR recognition, ~50 ms per line, only when there is "
+        "text): legible text the prompt asks for is ok, gibberish is 'garbled_text'.", G_SCENE, read_by=("text",))
+    detect_logos: bool = option(False, "Logos", "Find logos: compact high-contrast marks in corners and along "
+                                "edges (classical, ~5 ms).", G_SCENE, read_by=("diagnose",))
+    logo_confidence: float = option(0.5, "Logo confidence", "Minimum logo confidence (0..1).", G_SCENE,
+                                    0.0, 1.0, 0.01, read_by=("logo",))
+    detect_composition: bool = option(
+        False, "Clutter and framing", "Segment the subject (MediaPipe selfie segmentation) and judge background "
+        "clutter and the subject's fit in the frame (head room, cut limbs, size).", G_SCENE, read_by=("diagnose",))
+    clutter_threshold: float = option(
+        0.5, "Clutter threshold", "Background clutter (0..1: edge density and colour variety outside the "
+        "subject) above this is 'cluttered_background'.", G_SCENE, 0.0, 1.0, 0.01, read_by=("composition",))
+    detect_lighting: bool = option(
+        False, "Lighting", "Compare the left/right shading of faces with the scene's and with each other "
+        "(a rough cue: see the README).", G_SCENE, read_by=("diagnose",))
+    lighting_min_shading: float = option(
+        0.25, "Lighting min shading", "Left/right shading across a face (ln lightness units, 0.1..1) from which its "
+        "light side is compared with the scene's and the other faces'; lower finds more, and more false alarms.",
+        G_SCENE, 0.1, 1.0, 0.05, read_by=("lighting",))
+    judge_style: bool = option(
+        True, "Style and era", "Judge 'wrong_era' and 'generic_style' from CLIP's new/old and natural/synthetic "
+        "pairs (needs a CLIP scorer with the 'feel' pairs; nothing without CLIP weights).", G_SCENE,
+        read_by=("diagnose",))
+    strategies: str = option(
+        "", "Fix strategies", STRATEGIES_HELP, G_SCENE, max_length=STRATEGIES_LENGTH,
+        check=check_strategies, read_by=("plan", "loop"))
+    # --- LLM judge (a vision LLM rates image against prompt; its URL, model and key are the server's, never options)
+    judge_base: str = option("offline", "Judge combined with",
+                             "Scorer whose quality is combined with the judge's (none: the judge alone).", G_JUDGE,
+                             choices=_judge_bases, read_by=("scorer",))
+    judge_weight: float = option(0.7, "Judge weight", "The judge's share of the quality (0..1); the rest is the "
+                                 "score it is combined with.", G_JUDGE, 0.0, 1.0, 0.05, read_by=("scorer",))
+    judge_match_weight: float = option(0.5, "Prompt match weight", "Share of the prompt-match rating in the judge's "
+                                       "quality (0..1); the rest is its technical-quality rating.", G_JUDGE,
+                                       0.0, 1.0, 0.05, read_by=("scorer",))
+    judge_calls: int = option(3, "Judge calls per image", "At most this many judge calls per image in the fix loop "
+                              "(each costs seconds; later versions keep the first verdict); 0 = never call it.",
+                              G_JUDGE, 0, 10, 1, read_by=("scorer",))
+    judge_prompt: str = option("", "Judge instructions", f"Replaces the judge's built-in instructions (version "
+                               f"{PROMPT_VERSION}); the defect vocabulary and the answer format are always added.",
+                               G_JUDGE, multiline=True, max_length=MAX_INSTRUCTIONS, read_by=("scorer",))
+    judge_timeout: float = option(60.0, "Judge timeout", "Seconds one judge request may take, answer included "
+                                  "(1..600).", G_JUDGE, 1.0, 600.0, 1.0, read_by=("scorer",))
+    judge_retries: int = option(2, "Judge retries", "Retries after a timeout, HTTP 429 or 5xx, with exponential "
+                                "backoff (0..5).", G_JUDGE, 0, 5, 1, read_by=("scorer",))
+    judge_concurrency: int = option(4, "Judge concurrency", "Judge requests in flight at most (1..16).", G_JUDGE,
+                                    1, 16, 1, read_by=("scorer",))
+    # --- Anatomy (pose, extra fingers, teeth, skin: slower or weaker checks, all off by default)
+    detect_anatomy: bool = option(
+        False, "Body anatomy", "Detect twisted joints and extra, missing or detached limbs (MediaPipe pose and "
+        "hands per person, ~60 ms each; the Tasks backend downloads a 9.4 MB pose model once).", G_ANATOMY,
+        read_by=("diagnose",))
+    anatomy_visibility: float = option(
+        0.6, "Pose visibility", "A body landmark counts only when MediaPipe's visibility for it is at least this "
+        "(0..1); hidden joints are guesses.", G_ANATOMY, 0.0, 1.0, 0.05, read_by=("anatomy",))
+    body_prompt: str = option("[PROMPT], correct anatomy, natural pose", "Body prompt",
+                              "Prompt for inpainting anatomy defects; [PROMPT] inserts the image's own prompt.",
+                              G_ANATOMY, multiline=True, role=KIND_PROMPT, serves=("body",), read_by=("plan",))
+    body_negative: str = option("", "Body negative", "Added to the negative for anatomy inpainting.", G_ANATOMY,
+                                multiline=True, role=KIND_NEGATIVE, serves=("body",), read_by=("plan", "prompts"))
+    detect_extra_fingers: bool = option(
+        False, "Extra fingers", "Count the finger tips on each hand's silhouette; more than the 21 hand landmarks "
+        "explain is 'extra_fingers' (hands of 80+ px on a plain background; see the README's limits).", G_ANATOMY,
+        read_by=("hand",))
+    detect_teeth: bool = option(
+        False, "Mouth and teeth", "Judge the teeth of open mouths from the face mesh (gaps and fused bands; weak, "
+        "see the README's limits).", G_ANATOMY, read_by=("face",))
+    detect_waxy_skin: bool = option(
+        False, "Waxy skin", "Flag faces whose skin has far less fine texture than real photos while the eyes are "
+        "sharp (the plastic 'AI look'; faces of 128+ px).", G_ANATOMY, read_by=("face",))
 
     def to_dict(self) -> dict[str, Any]:
         """``{key: value}`` for every option (JSON-ready)."""

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from lib_qfix.fix.strategy import strategy_schema
 from lib_qfix.options.derived import META_KEYS
 from lib_qfix.options.field import Field, OptionError
 from lib_qfix.options.fields import (
@@ -84,4 +85,6 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {f.key: f.json_schema() for f in FIELDS},
         "x-schema-version": SCHEMA_VERSION,
+        # the fix strategy table (catalogue defaults; the ``strategies`` option overrides them)
+        "x-fix-strategies": strategy_schema(),
     }

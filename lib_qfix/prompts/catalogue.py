@@ -61,6 +61,31 @@ CATALOGUE: dict[str, Entry] = dict((
     _e("deformed_face",
        (("deformed face", 1.3), ("disfigured face", 1.2), ("distorted face", 1.2), ("ugly face", 1.1)),
        ("detailed face", "natural proportions")),
+    _e("missing_teeth",  # dark gaps in the bright band of an open mouth's teeth (face mesh)
+       (("missing teeth", 1.3), ("bad teeth", 1.2), ("deformed mouth", 1.1)),
+       ("detailed teeth", "natural smile")),
+    _e("fused_teeth",  # an open mouth's teeth as one flat band without the lines between teeth
+       (("fused teeth", 1.3), ("bad teeth", 1.2), ("deformed mouth", 1.1)),
+       ("detailed teeth", "natural smile")),
+    _e("waxy_skin",  # skin with far less fine texture than real photos while the eyes stay sharp
+       (("waxy skin", 1.3), ("plastic skin", 1.2), ("airbrushed skin", 1.2), ("doll skin", 1.1)),
+       ("detailed skin texture", "natural skin", "skin pores")),
+    # --- body (pose landmarks + hands, the anatomy detector)
+    _e("bad_anatomy",
+       (("bad anatomy", 1.3), ("deformed body", 1.2), ("disfigured", 1.1)),
+       ("correct anatomy", "natural proportions")),
+    _e("twisted_joint",  # a joint bent or a bone stretched past what a body does
+       (("twisted limbs", 1.3), ("contorted joints", 1.2), ("bad anatomy", 1.2), ("broken limbs", 1.1)),
+       ("correct anatomy", "natural pose")),
+    _e("extra_limb",  # a third hand: both arms already end in one
+       (("extra limbs", 1.3), ("extra arms", 1.2), ("too many hands", 1.2), ("bad anatomy", 1.1)),
+       ("two arms", "correct anatomy")),
+    _e("missing_limb",  # an arm the pose cannot find while the other is clearly there
+       (("missing limbs", 1.3), ("missing arm", 1.2), ("bad anatomy", 1.1)),
+       ("two arms", "complete body")),
+    _e("detached_hand",  # a hand that does not meet an arm
+       (("disconnected limbs", 1.3), ("floating hand", 1.2), ("detached hand", 1.2), ("bad anatomy", 1.1)),
+       ("hands attached to arms", "correct anatomy")),
     # --- text on the image
     _e("watermark",
        (("watermark", 1.3), ("stock photo watermark", 1.2), ("logo", 1.1)),
@@ -71,6 +96,29 @@ CATALOGUE: dict[str, Entry] = dict((
     _e("text",
        (("text", 1.2), ("letters", 1.1), ("caption", 1.1), ("words", 1.1)),
        ("clean image",)),
+    _e("garbled_text",  # read by OCR recognition: gibberish, misspelt or malformed glyphs
+       (("garbled text", 1.3), ("gibberish text", 1.2), ("misspelled text", 1.2), ("illegible letters", 1.1)),
+       ("legible text", "clear lettering")),
+    _e("logo",  # a compact high-contrast mark in a corner or along an edge
+       (("logo", 1.3), ("brand logo", 1.2), ("emblem", 1.1), ("corner badge", 1.1)),
+       ("clean image",)),
+    # --- scene (composition, lighting, style)
+    _e("cluttered_background",
+       (("cluttered background", 1.3), ("busy background", 1.2), ("messy background", 1.1),
+        ("distracting background", 1.1)),
+       ("simple background", "clean composition")),
+    _e("bad_framing",
+       (("bad framing", 1.2), ("poorly framed", 1.2), ("awkward composition", 1.1), ("cut off limbs", 1.1)),
+       ("well framed", "balanced composition")),
+    _e("inconsistent_lighting",
+       (("inconsistent lighting", 1.3), ("mismatched lighting", 1.2), ("unnatural shadows", 1.1)),
+       ("consistent lighting", "natural lighting")),
+    _e("wrong_era",  # only from the CLIP "new/old photo" pair (needs CLIP weights) or the LLM judge
+       (("anachronism", 1.3), ("anachronistic", 1.2), ("wrong era", 1.1)),
+       ("period accurate", "historically accurate")),
+    _e("generic_style",  # only from the CLIP "natural/synthetic" pair (needs CLIP weights) or the LLM judge
+       (("generic", 1.2), ("bland", 1.1), ("stock photo", 1.1), ("ai generated", 1.1)),
+       ("distinctive style", "intricate details")),
     # --- whole image
     _e("blur",
        (("blurry", 1.3), ("out of focus", 1.2), ("motion blur", 1.1)),
@@ -104,7 +152,55 @@ KIND_DEFAULT_DEFECT: dict[str, str] = {
     "face": "deformed_face", "hand": "malformed_hand", "watermark": "watermark", "text": "text",
     "blur": "blur", "noise": "noise", "jpeg": "jpeg", "low_resolution": "low_resolution",
     "cropped": "cropped", "low_quality": "low_quality",
+    "clutter": "cluttered_background", "framing": "bad_framing", "shading": "inconsistent_lighting",
+    "body": "bad_anatomy",
 }
+
+# --- fix strategies (the seed's decision table), one per defect; presets override them through the
+# ``strategies`` option (:mod:`lib_qfix.fix.strategy` parses it and applies the table)
+
+#: strategy -> what the fix loop does for a defect with it
+STRATEGIES: dict[str, str] = {
+    "inpaint": "repaint the region with the defect's negatives and positives (ControlNet units as the "
+               "ControlNet options say, where the host has them)",
+    "inpaint_pose": "anatomy: repaint the region guided by ControlNet's pose units (hand or face skeleton, "
+                    "depth) where the host has them; the other strategies leave those units out",
+    "inpaint_text": "repaint the region with the text negatives (text, letters, watermark) added",
+    "regenerate_steps": "regenerate on the same seed with 1.5x the sampling steps (needs 'regenerate')",
+    "regenerate_keywords": "regenerate on the same seed with the defect's positive quality keywords in the "
+                           "prompt and its negatives (needs 'regenerate')",
+    "report": "report only: suggest the negatives, never repaint or regenerate for it",
+}
+#: strategies that repaint a region (the others are whole-image or nothing)
+INPAINT_STRATEGIES = ("inpaint_pose", "inpaint_text", "inpaint")
+#: defects whose negatives ``inpaint_text`` adds to a pass
+TEXT_NEGATIVE_DEFECTS = ("text", "watermark")
+
+_TEXT, _POSE = "inpaint_text", "inpaint_pose"
+#: defect -> its default strategy; a defect missing here uses :func:`default_strategy`'s fallback
+DEFAULT_STRATEGY: dict[str, str] = {
+    "malformed_hand": _POSE, "extra_fingers": _POSE, "missing_fingers": _POSE, "fused_fingers": _POSE,
+    "cropped_hand": "inpaint",
+    "blurry_face": "inpaint", "asymmetric_eyes": _POSE, "small_face": "inpaint", "cropped_face": "inpaint",
+    "deformed_face": _POSE,
+    "bad_anatomy": _POSE, "twisted_joint": _POSE, "extra_limb": _POSE, "missing_limb": _POSE,
+    "detached_hand": _POSE, "missing_teeth": "inpaint", "fused_teeth": "inpaint", "waxy_skin": "inpaint",
+    "watermark": _TEXT, "signature": _TEXT, "text": _TEXT, "logo": _TEXT,
+    "garbled_text": "inpaint",  # requested text read as gibberish: redraw it legibly, keep text
+    "blur": "regenerate_steps",
+    "noise": "regenerate_keywords", "jpeg": "regenerate_keywords", "overexposed": "regenerate_keywords",
+    "underexposed": "regenerate_keywords", "low_resolution": "regenerate_keywords",
+    "low_quality": "regenerate_keywords", "cropped": "regenerate_keywords",
+    "cluttered_background": "regenerate_keywords", "bad_framing": "regenerate_keywords",
+    "inconsistent_lighting": "regenerate_keywords", "wrong_era": "regenerate_keywords",
+    "generic_style": "regenerate_keywords",
+}
+
+
+def default_strategy(defect: str, local: bool = True) -> str:
+    """The catalogue's strategy for ``defect``; a defect without one gets "inpaint" on a region with
+    a box (``local``) and "regenerate_keywords" on a whole-image finding."""
+    return DEFAULT_STRATEGY.get(defect) or ("inpaint" if local else "regenerate_keywords")
 
 
 def entry(defect: str) -> Entry:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lib_qfix.judge import JUDGE_SCORER, NO_BASE
+from lib_qfix.judge.setup import current as judge_setup
 from lib_qfix.registry import create_scorer
 
 if TYPE_CHECKING:  # only for types: the options schema imports this package (its prompt-pair sets)
@@ -20,6 +22,8 @@ def scorer_config(options: Options, models_dir: str | None = None) -> dict[str, 
     ``models_dir``: the host's models folder, searched first for weights and learned prompts."""
     if options.scorer == "offline":
         return {}
+    if options.scorer == JUDGE_SCORER:
+        return judge_config(options, models_dir)
     cfg = {
         "model": options.clip_model,
         "pretrained": options.clip_pretrained,
@@ -32,6 +36,25 @@ def scorer_config(options: Options, models_dir: str | None = None) -> dict[str, 
     if models_dir:
         cfg["models_dir"] = str(models_dir)
     return cfg
+
+
+def judge_config(options: Options, models_dir: str | None = None) -> dict[str, Any]:
+    """The LLM judge's config: its options, the config of the scorer it is combined with, and where
+    the judge is (:func:`lib_qfix.judge.setup.current`: the host's or the CLI's choice, never an
+    option; its ``repr`` shows only a fingerprint of URL and model)."""
+    base = options.judge_base
+    return {"base": base,
+            "base_config": scorer_config(options.replace(scorer=base), models_dir) if base != NO_BASE else {},
+            "weight": options.judge_weight, "match_weight": options.judge_match_weight,
+            "calls": options.judge_calls, "instructions": options.judge_prompt, "timeout": options.judge_timeout,
+            "retries": options.judge_retries, "concurrency": options.judge_concurrency, "setup": judge_setup()}
+
+
+def per_image(scorer: Any) -> Any:
+    """The scorer for the versions of one image in a fix loop: the LLM judge's budgeted session
+    (at most ``judge_calls`` calls), any other scorer itself."""
+    make = getattr(scorer, "for_image", None)
+    return make() if callable(make) else scorer
 
 
 def scorer_for(options: Options, models_dir: str | None = None) -> tuple[Any, list[str]]:

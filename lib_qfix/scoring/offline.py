@@ -22,7 +22,8 @@ Signals (``ScoreResult.signals``; measurements from :mod:`lib_qfix.scoring.signa
 - ``brisque``: BRISQUE score, ~0-100, lower is better (clean photos mostly < 40).
 - ``mean_luma``, ``clipped_highlights``, ``clipped_shadows``, ``highlight_load``,
   ``shadow_load``: fractions in 0..1; ``ev_mean``, ``ev_high``, ``ev_low``: stops (<= 0);
-  ``tonal_entropy``: bits, 0..8 (see :func:`lib_qfix.scoring.signals.exposure`).
+  ``tonal_entropy``: bits, 0..8; ``tonal_gaps``: 0..1, empty levels between filled ones (see
+  :func:`lib_qfix.scoring.signals.exposure`).
 - ``z_<family>``: each family's severity; ``q_<family>``: its quality factor in 0..1.
 
 Regions: one global region (``box=None``) per kind "blur", "noise", "jpeg", "exposure",
@@ -111,16 +112,22 @@ QUALITY_FAMILIES = ("blur", "noise", "jpeg", "tone", "clipping", "low_resolution
 #: Bits of tonal entropy lost, per unit of penalty, on top of the tone hinge: a gentle slope that
 #: orders every exposure change, however small, and rates flat, low-contrast images a bit lower.
 TONE_SLOPE = 0.1
+#: Penalty per unit of ``tonal_gaps`` (levels stretched apart), also in the tone family: raising
+#: exposure without clipping loses no level, so this is what orders its first steps (~0.05 per
+#: +0.35 EV) for photos whose highlights sit well below white.
+GAP_WEIGHT = 0.5
 
 
 def family_penalty(family: str, z: float, m: dict[str, float]) -> float:
     """The penalty of one family. Exposure *level* (a dark photo is not damaged by being dark)
     only counts once it is clearly wrong: a sharp hinge at the verdict line, so that a dark photo
-    made brighter is not scored as improving. Tonal damage counts always (see TONE_SLOPE)."""
+    made brighter is not scored as improving. Tonal damage counts always (see TONE_SLOPE and
+    GAP_WEIGHT)."""
     if family in ("overexposed", "underexposed"):
         return _softplus(4.0 * (z - DEFECT_Z)) / 4.0
     if family == "tone":
-        return penalty(z) + TONE_SLOPE * max(8.0 - m["tonal_entropy"], 0.0)
+        return (penalty(z) + TONE_SLOPE * max(8.0 - m["tonal_entropy"], 0.0)
+                + GAP_WEIGHT * m.get("tonal_gaps", 0.0))
     return penalty(z)
 
 
@@ -175,7 +182,7 @@ class OfflineScorer:
     """
 
     name = "offline"
-    version = "offline-2"  # bump whenever measurements, severities or penalties change
+    version = "offline-3"  # bump whenever measurements, severities or penalties change
 
     def score(self, images: Sequence[np.ndarray], prompts: Sequence[str] | None = None) -> list[ScoreResult]:
         """One :class:`ScoreResult` per image, in order."""

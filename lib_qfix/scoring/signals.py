@@ -142,20 +142,33 @@ def detail_ratio(y: np.ndarray) -> float:
     return fine / mid if mid > 1e-3 else 0.0
 
 
+#: luma levels (0..255) at or beyond which a pixel counts as clipped shadow / highlight
+CLIP_LOW, CLIP_HIGH = 5.0, 250.0
+
+
 def blockiness(y: np.ndarray) -> float:
     """8x8 block-boundary discontinuity, >= 0 (~1.0-1.1 = none, >= 1.45 = visible JPEG blocks).
 
     Mean absolute neighbour differences, folded by position modulo 8, per axis; for each phase the
     ratio to the largest other phase of the same parity (so that the period-2 and period-4
     ripples of 2x/4x upscaling do not count), the strongest phase taken. Horizontal and vertical
-    are averaged.
+    are averaged. Pairs with a clipped pixel (luma <= 5 or >= 250) are left out: clipping flattens
+    the blocks it covers without undoing the compression of the rest, so an over- or
+    under-exposed JPEG keeps its blockiness instead of looking cleaner.
     """
+    valid = ((y > CLIP_LOW) & (y < CLIP_HIGH)).astype(np.float32)
     vals = []
-    for prof in (np.abs(np.diff(y, axis=1)).mean(axis=0), np.abs(np.diff(y, axis=0)).mean(axis=1)):
-        n = (prof.size // 8) * 8
+    for axis in (1, 0):
+        d = np.abs(np.diff(y, axis=axis))
+        v = valid[:, 1:] * valid[:, :-1] if axis == 1 else valid[1:, :] * valid[:-1, :]
+        num, den = (d * v).sum(axis=1 - axis), v.sum(axis=1 - axis)
+        n = (num.size // 8) * 8
         if n < 16:
             continue
-        folded = prof[:n].reshape(-1, 8).mean(axis=0) + 1e-3
+        den8 = den[:n].reshape(-1, 8).sum(axis=0)
+        if den8.min() < 16:  # (almost) everything clipped: nothing left to measure
+            continue
+        folded = num[:n].reshape(-1, 8).sum(axis=0) / den8 + 1e-3
         ratios = [folded[k] / max(folded[(k + 2) % 8], folded[(k + 4) % 8], folded[(k + 6) % 8])
                   for k in range(8)]
         vals.append(max(ratios))
@@ -172,6 +185,7 @@ _EV_FLOOR = 2.0 ** -12  # linear light floor so that black has a finite EV
 _LEVELS = np.arange(256, dtype=np.float64) / 255.0
 _HIGHLIGHT_W = np.square(np.maximum(_LEVELS - 0.6, 0.0) / 0.4)
 _SHADOW_W = np.square(np.maximum(0.35 - _LEVELS, 0.0) / 0.35)
+_GAP_LEVELS = (np.arange(1, 255) > CLIP_LOW) & (np.arange(1, 255) < CLIP_HIGH)
 
 
 def _hist(channel: np.ndarray) -> np.ndarray:
@@ -192,6 +206,7 @@ def exposure(image: np.ndarray) -> dict[str, float]:
     ``tonal_entropy``: mean over R, G, B of the 8-bit histogram's entropy, bits (0..8; ~6.5-7.8
     for photos). Raising exposure maps levels one-to-one until they clip, lowering it merges
     levels: both lose entropy, so this measures exposure *damage* rather than brightness.
+    ``tonal_gaps``: 0..1, see :func:`tonal_gaps` (levels stretched apart in 8 bits).
     """
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     r, g, b = cv2.split(image)
@@ -199,6 +214,7 @@ def exposure(image: np.ndarray) -> dict[str, float]:
     n = float(hist.sum())
     cdf = np.cumsum(hist) / n
     vhist = _hist(cv2.max(cv2.max(r, g), b))
+    channel_hists = [_hist(c) for c in (r, g, b)]
     mean_lin = float((hist * _LINEAR).sum() / n)
     return {
         "mean_luma": float((hist * _LEVELS).sum() / n),
@@ -209,8 +225,34 @@ def exposure(image: np.ndarray) -> dict[str, float]:
         "ev_mean": float(np.log2(max(mean_lin, _EV_FLOOR))),
         "ev_high": _ev_at(cdf, 0.99),
         "ev_low": _ev_at(cdf, 0.05),
-        "tonal_entropy": float(np.mean([_entropy(_hist(c)) for c in (r, g, b)])),
+        "tonal_entropy": float(np.mean([_entropy(h) for h in channel_hists])),
+        "tonal_gaps": tonal_gaps(channel_hists),
     }
+
+
+#: a level holding less than this fraction of its neighbours' mean count is a gap
+GAP_DEPTH = 0.25
+#: neighbours' mean count from which a level is judged (Poisson: 32 +- 6, so a gap is >= 4 sigma)
+GAP_MIN_COUNT = 32.0
+
+
+def tonal_gaps(hists: list[np.ndarray]) -> float:
+    """Fraction 0..1 of the tonal range left empty between filled levels (pixel-weighted), over
+    the 8-bit channel histograms ``hists``, levels 6..249 (clipping is measured separately).
+
+    Raising exposure (or contrast) of an 8-bit image by a factor s > 1 spreads its levels apart
+    and leaves ~1 - 1/s of them empty: the combed histogram behind banding in gradients. Nothing
+    merges, so the entropy cannot see it, while lowering exposure merges levels and leaves none
+    empty. Natural and generated photos have (near) none: ~0 - 0.02; +0.35 EV gives ~0.1, +1 EV
+    ~0.3. Flat-colour graphics can show some.
+    """
+    gap = total = 0.0
+    for h in hists:
+        m = 0.5 * (h[:-2] + h[2:])  # neighbours' mean for levels 1..254
+        judged = (m >= GAP_MIN_COUNT) & _GAP_LEVELS
+        total += float(m[judged].sum())
+        gap += float(m[judged & (h[1:-1] < GAP_DEPTH * m)].sum())
+    return gap / total if total > 0 else 0.0
 
 
 def _entropy(hist: np.ndarray) -> float:

@@ -2,7 +2,8 @@
 
 ``install(monkeypatch, tmp_path)`` puts ``modules``, ``modules.scripts``, ``modules.processing``,
 ``modules.shared``, ``modules.script_callbacks``, ``modules.face_restoration``,
-``modules.paths_internal``, ``modules.images`` and ``modules.infotext_utils`` into ``sys.modules``
+``modules.paths_internal``, ``modules.images``, ``modules.infotext_utils`` and ``modules.upscaler``
+(with ``shared.sd_upscalers``, see :mod:`testkit.fake_a1111.host_upscalers`) into ``sys.modules``
 and returns the :class:`Host`, which records hook calls, inner passes and saved images.
 Generation is simulated: txt2img returns ``host.base_image`` (resized); an inner img2img pass
 paints the masked pixels with a colour derived from its seed (pixels outside the mask unchanged),
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from testkit.fake_a1111 import host_infotext, host_processing, host_scripts, host_shared
+from testkit.fake_a1111 import host_infotext, host_processing, host_scripts, host_shared, host_upscalers
 
 
 class Host:
@@ -32,6 +33,8 @@ class Host:
         self.inpaint_fn = None
         self.on_inner = None  # called with p before an inner pass samples (tests press Interrupt here)
         self.restore_calls: list[str] = []
+        self.upscale_calls: list[tuple[Any, float, tuple[int, int]]] = []  # (upscaler, scale, size in)
+        self.upscaler_weights = True  # False: model upscalers fail to load (A1111 then resizes with Lanczos)
         self.data_path = tmp / "data"
         self.models_path = tmp / "models"
         self.data_path.mkdir(parents=True, exist_ok=True)
@@ -48,6 +51,7 @@ def _module(name: str, **attrs: Any) -> types.ModuleType:
 def install(monkeypatch: Any, tmp_path: Path) -> Host:
     host = Host(tmp_path)
     shared = host_shared.build(host)
+    upscaler, shared.sd_upscalers = host_upscalers.build(host, shared)
     paths_internal = _module("modules.paths_internal", data_path=str(host.data_path),
                              models_path=str(host.models_path), script_path=str(tmp_path))
     scripts = host_scripts.build(host)
@@ -61,7 +65,8 @@ def install(monkeypatch: Any, tmp_path: Path) -> Host:
     mods = {"modules": pkg, "modules.shared": shared, "modules.paths_internal": paths_internal,
             "modules.scripts": scripts, "modules.script_callbacks": callbacks,
             "modules.infotext_utils": infotext_utils, "modules.processing": processing,
-            "modules.face_restoration": face_restoration, "modules.images": images}
+            "modules.face_restoration": face_restoration, "modules.images": images,
+            "modules.upscaler": upscaler}
     for name, m in mods.items():
         monkeypatch.setitem(sys.modules, name, m)
         if name != "modules":

@@ -4,9 +4,12 @@
   ``init_default_script_args`` does for the API).
 - ``api_args``: ``alwayson_scripts[title]["args"]`` overwrite the defaults by position from the
   start; extra args beyond the script's count are dropped; unknown title -> 422.
-- ``paste_args``: infotext parsed (with ``on_infotext_pasted``), then for each
-  ``(component, key)`` in ``infotext_fields`` the value converted to the component value's type
-  (``"False"`` -> False), missing keys leave the current value.
+- ``paste_args``: the UI paste (``infotext_utils.connect_paste``): infotext parsed, then the
+  ``on_infotext_pasted`` callbacks, then for each ``(component, key)`` in ``infotext_fields`` the
+  value ``key(params)`` when ``key`` is callable, else ``params[key]``; None (or a raising key)
+  leaves the current value, a ``gr.update`` dict sets its ``value``; otherwise converted to the
+  component value's type (bool: ``"False"`` -> False; int: ``float(v)``; a failing conversion
+  leaves the value). The API's ``infotext`` field is :mod:`testkit.fake_a1111.forge_api`.
 """
 
 from __future__ import annotations
@@ -58,20 +61,43 @@ def txt2img(host: Any, runner: Any, script_args: list[Any], *, is_api: bool = Fa
     return p, processing.process_images(p)
 
 
+def img2img(host: Any, runner: Any, script_args: list[Any], *, is_api: bool = False, **kw: Any) -> Any:
+    """An outer img2img pass (``init_images`` as PIL images; ``mask`` makes it an inpainting)."""
+    processing = host.modules["modules.processing"]
+    kw.setdefault("prompt", "a portrait photo")
+    kw.setdefault("negative_prompt", "lowres")
+    kw.setdefault("seed", 1234)
+    p = processing.StableDiffusionProcessingImg2Img(**kw)
+    p.scripts, p.script_args, p.is_api = runner, list(script_args), is_api
+    return p, processing.process_images(p)
+
+
 def paste_args(host: Any, script: Any, infotext: str, current: list[Any]) -> list[Any]:
     params = host.modules["modules.infotext_utils"].parse_generation_parameters(infotext)
+    host.modules["modules.script_callbacks"].infotext_pasted_callback(infotext, params)
     out = list(current)
     for i, (comp, key) in enumerate(script.infotext_fields):
-        if key not in params:
-            continue
-        v = params[key]
-        valtype = type(comp.value)
-        if valtype is bool:
-            out[i] = v if isinstance(v, bool) else str(v) != "False"
-        elif valtype is int:
-            out[i] = int(float(v))
-        elif valtype is float:
-            out[i] = float(v)
+        if callable(key):
+            try:
+                v = key(params)
+            except Exception:  # the host reports it and leaves the component
+                v = None
         else:
-            out[i] = valtype(v)
+            v = params.get(key)
+        if v is None:
+            continue
+        if isinstance(v, dict):  # a gr.update
+            if "value" in v:
+                out[i] = v["value"]
+            continue
+        valtype = type(comp.value)
+        try:
+            if valtype is bool and v == "False":
+                out[i] = False
+            elif valtype is int:
+                out[i] = float(v)
+            else:
+                out[i] = valtype(v)
+        except Exception:
+            pass
     return out

@@ -1,6 +1,8 @@
 """Fake ``modules.infotext_utils``: ``quote``, ``unquote`` and ``parse_generation_parameters``
-(the last line of an infotext as ``key: value`` pairs, JSON-quoted values unquoted, then the
-``on_infotext_pasted`` callbacks), written from the behaviour docs/a1111.md describes."""
+(the last line of an infotext as ``key: value`` pairs, JSON-quoted values unquoted), written from
+the behaviour docs/a1111.md describes. As in the host, parsing runs no callbacks: the UI paste
+(``connect_paste``, :func:`testkit.fake_a1111.host_api.paste_args`) runs ``on_infotext_pasted``
+after it, the API's ``apply_infotext`` (:mod:`testkit.fake_a1111.forge_api`) does not."""
 
 from __future__ import annotations
 
@@ -49,7 +51,6 @@ def build(host: Any, callbacks: types.ModuleType) -> types.ModuleType:
         params["Prompt"], params["Negative prompt"] = "\n".join(prompt), "\n".join(negative)
         for key, value in _PAIR.findall(last):
             params[key.strip()] = unquote(value.strip()) if value.strip().startswith('"') else value.strip()
-        callbacks.infotext_pasted_callback(text, params)
         return params
 
     m.parse_generation_parameters = parse_generation_parameters

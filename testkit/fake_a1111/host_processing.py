@@ -58,6 +58,24 @@ class StableDiffusionProcessing:
     def close(self) -> None:
         self.closed = True
 
+    # as the host's: properties over scripts_value / script_args_value (ControlNet's
+    # update_cn_script_in_processing reads p.script_args_value)
+    @property
+    def scripts(self) -> Any:
+        return self.scripts_value
+
+    @scripts.setter
+    def scripts(self, value: Any) -> None:
+        self.scripts_value = value
+
+    @property
+    def script_args(self) -> Any:
+        return self.script_args_value
+
+    @script_args.setter
+    def script_args(self, value: Any) -> None:
+        self.script_args_value = value
+
 
 @dataclass(repr=False)
 class StableDiffusionProcessingTxt2Img(StableDiffusionProcessing):

@@ -64,6 +64,8 @@ class ScriptRunner:
     def __init__(self, host: Any, scripts: list[Any], is_img2img: bool):
         self.host, self.alwayson_scripts, self.is_img2img = host, [], is_img2img
         self.scripts = []
+        self.selectable_scripts: list[Any] = []
+        self.callback_map: dict[str, tuple[int, list[Any]]] = {}  # ordered_callbacks' cache, as the host's
         pos = 1  # position 0 belongs to the selectable-script index
         for s in scripts:
             s.is_img2img, s.is_txt2img = is_img2img, not is_img2img
@@ -74,11 +76,19 @@ class ScriptRunner:
             s.args_from = pos
             s.args_to = pos  # set by the UI build (number of ui() components)
 
+    def ordered_scripts(self, hook: str) -> list[Any]:
+        """The scripts overriding ``hook``, cached in ``callback_map`` and rebuilt only when the
+        number of always-on scripts changes (the host's ``ordered_callbacks``)."""
+        count, cached = self.callback_map.get(f"script_{hook}", (-1, None))
+        if cached is None or count != len(self.alwayson_scripts):
+            cached = [s for s in self.alwayson_scripts
+                      if getattr(type(s), hook, None) not in (None, getattr(Script, hook, None))]
+            self.callback_map[f"script_{hook}"] = len(self.alwayson_scripts), cached
+        return cached
+
     def call(self, hook: str, p: Any, *extra: Any) -> None:
-        for s in self.alwayson_scripts:
-            fn = getattr(type(s), hook, None)
-            if fn is None or fn is getattr(Script, hook, None):
-                continue  # only overridden hooks are called
+        for s in self.ordered_scripts(hook):
+            fn = getattr(type(s), hook)  # only overridden hooks are called
             self.host.calls.append((hook, s.title()))
             try:
                 fn(s, p, *extra, *p.script_args[s.args_from:s.args_to])

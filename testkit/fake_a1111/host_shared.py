@@ -14,6 +14,7 @@ class OptionInfo:
                  restrict_api=False, category_id=None):
         self.default, self.label, self.component = default, label, component
         self.component_args, self.section = component_args, section
+        self.restrict_api = restrict_api  # A1111: not settable through /sdapi/v1/options
 
 
 class Options:

@@ -1,0 +1,82 @@
+"""Waxy skin: a face whose skin has far less fine texture than real photos while its eyes are sharp.
+
+Real skin in a photo carries fine texture (pores, fine hair, sensor grain); the plastic "AI look"
+and beauty filters smooth it away while keeping the edges of eyes and lips. Measured on the face
+mesh (:mod:`lib_qfix.detect.faces`), on the face resampled to :data:`CANON_PX` pixels between the
+cheek contour points (234, 454) so the numbers do not depend on the face's size:
+
+- ``skin_texture``: the mean Immerkaer response (:func:`lib_qfix.scoring.signals.immerkaer`, the
+  noise operator the scorer uses) on both cheeks (mesh polygons, shrunk by 3 % of the face width),
+  times :data:`~lib_qfix.scoring.signals.IMMERKAER_SCALE`: 8-bit grey levels, ~1.5-4 on the real
+  photos QFix ships, ~0.3-0.8 after a skin-smoothing filter;
+- ``eye_sharpness``: :func:`lib_qfix.detect.face_checks.sharpness` (90th percentile |Laplacian|) on
+  the eyes' box.
+
+Waxy when ``skin_texture`` < :data:`MIN_TEXTURE` and ``eye_sharpness`` >= :data:`MIN_EYE_SHARPNESS`
+(with soft eyes it is a blurry face, which the blur verdict reports). Faces narrower than
+:data:`MIN_FACE_PX` (cheek to cheek) or turned past 0.35 yaw are not judged. Limits: strong JPEG
+compression and heavy make-up also remove skin texture; the reference range comes from the few
+real faces that ship with the installed packages (bench/detect.py prints it).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from lib_qfix.detect.face_checks import head_yaw, sharpness
+from lib_qfix.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
+from lib_qfix.scoring.signals import IMMERKAER_SCALE, immerkaer, luminance
+
+#: mesh polygons of the cheeks (below the eyes, beside the nose, above the mouth corners)
+RIGHT_CHEEK = (116, 117, 118, 119, 100, 142, 203, 206, 216, 192, 213, 147, 123)
+LEFT_CHEEK = (345, 346, 347, 348, 329, 371, 423, 426, 436, 416, 433, 376, 352)
+CANON_PX = 128
+MIN_FACE_PX = 96
+MAX_YAW = 0.35
+MIN_TEXTURE = 0.9
+MIN_EYE_SHARPNESS = 30.0
+
+
+def skin_measures(image: np.ndarray, mesh: np.ndarray) -> dict[str, float] | None:
+    """``skin_texture``, ``eye_sharpness`` and ``face_px`` of the face with ``mesh`` ((N, 2+)
+    pixels) in ``image`` (RGB uint8), or None when the face is too small, turned, or cut."""
+    m = np.asarray(mesh, np.float64)[:, :2]
+    face_px = float(np.linalg.norm(m[454] - m[234]))
+    if face_px < MIN_FACE_PX or head_yaw(mesh) > MAX_YAW:
+        return None
+    h, w = image.shape[:2]
+    pts = m[list(RIGHT_CHEEK + LEFT_CHEEK + RIGHT_EYE_RING + LEFT_EYE_RING)]
+    x0, y0 = np.floor(pts.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 3
+    if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+        return None
+    scale = CANON_PX / face_px
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    crop = cv2.resize(np.ascontiguousarray(image[y0:y1, x0:x1]), None, fx=scale, fy=scale, interpolation=interp)
+    local = (m - (x0, y0)) * scale
+    y = luminance(crop)
+    mask = np.zeros(y.shape, np.uint8)
+    for poly in (RIGHT_CHEEK, LEFT_CHEEK):
+        cv2.fillPoly(mask, [np.round(local[list(poly)]).astype(np.int32)], 255)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=max(1, int(0.03 * CANON_PX)))
+    if mask.sum() < 255 * 50:
+        return None
+    texture = float(immerkaer(y)[mask > 0].mean()) * IMMERKAER_SCALE
+    eyes = local[list(RIGHT_EYE_RING + LEFT_EYE_RING)]
+    ex0, ey0 = np.floor(eyes.min(axis=0)).astype(int)
+    ex1, ey1 = np.ceil(eyes.max(axis=0)).astype(int)
+    gray = np.clip(y, 0, 255).astype(np.uint8)
+    eye = sharpness(gray[max(0, ey0 - 2):ey1 + 3, max(0, ex0 - 2):ex1 + 3])
+    return {"skin_texture": texture, "eye_sharpness": eye, "face_px": face_px}
+
+
+def waxy_verdict(image: np.ndarray, mesh: np.ndarray) -> tuple[str | None, dict[str, float]]:
+    """A reason when the face's skin is waxy (see the module doc), else None; plus the measures."""
+    found = skin_measures(image, mesh)
+    if found is None:
+        return None, {}
+    if found["skin_texture"] < MIN_TEXTURE and found["eye_sharpness"] >= MIN_EYE_SHARPNESS:
+        return (f"waxy skin: skin texture {found['skin_texture']:.2f} < {MIN_TEXTURE} (real photos: 1.5-4) "
+                f"while the eyes are sharp ({found['eye_sharpness']:.0f})"), found
+    return None, found

@@ -1,0 +1,142 @@
+"""ControlNet units for one inpaint pass, built from the options and the regions being repainted.
+
+Pure core: no host imports. The loop calls :func:`control_units` per region group and hands the
+units to the inpainter in :class:`~lib_qfix.protocols.InpaintParams`; an adapter resolves the
+``auto`` model and the preprocessor against what its host lists (:func:`resolve_model`,
+:func:`resolve_module`) and runs the pass unguided, with a note, when it cannot.
+
+Which unit guides which pass (:data:`SERVES`): the hand and face units their own kind, with a
+control image QFix draws from the detections (:mod:`lib_qfix.guides`; several regions of one
+pass are combined pixel by pixel with max); depth the anatomy passes (hands, faces); inpaint and
+tile every pass, on the pass's own image (no control image).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from lib_qfix.guides import face_guide, hand_guide
+from lib_qfix.options import FIELD_BY_KEY, Options
+from lib_qfix.options.fields import CN_UNITS
+from lib_qfix.protocols import ControlUnit
+from lib_qfix.types import LOCAL_KINDS, Region
+
+log = logging.getLogger("qfix")
+
+#: unit kind -> the region kinds of the passes it guides
+SERVES: dict[str, tuple[str, ...]] = {"hand": ("hand",), "face": ("face",), "depth": ("hand", "face"),
+                                      "inpaint": LOCAL_KINDS, "tile": LOCAL_KINDS}
+#: unit kind -> the renderer of its control image (used with module "none")
+GUIDES: dict[str, Callable[[Region, tuple[int, int]], np.ndarray | None]] = {"hand": hand_guide, "face": face_guide}
+#: depth module "auto": the extension's hand refiner for hands, MiDaS for the rest
+AUTO_DEPTH = {"hand": "depth_hand_refiner"}
+DEPTH_DEFAULT = "depth_midas"
+#: the hand refiner's own model is named "..._inpaint_depth_hand_..."
+HAND_DEPTH_WORD = "depth_hand"
+
+
+def _opt(options: Options, unit: str, what: str = "") -> Any:
+    return getattr(options, f"controlnet_{unit}{'_' + what if what else ''}")
+
+
+def _module(options: Options, unit: str, target: str) -> str:
+    """The unit's preprocessor; "auto" is the field's default, or for depth the rule of :data:`AUTO_DEPTH`."""
+    module = str(_opt(options, unit, "module"))
+    if module == "auto":
+        module = str(FIELD_BY_KEY[f"controlnet_{unit}_module"].default)
+    if module == "auto":
+        module = AUTO_DEPTH.get(target, DEPTH_DEFAULT)
+    return module
+
+
+def guide_image(unit: str, regions: Sequence[Region], width: int, height: int) -> np.ndarray | None:
+    """The (height, width, 3) uint8 control image of ``unit`` for ``regions``: the pixelwise max of
+    each region's guide; None when no region has one (e.g. no landmarks) or the unit draws none."""
+    render = GUIDES.get(unit)
+    if render is None:
+        return None
+    out: np.ndarray | None = None
+    for r in regions:
+        try:
+            g = render(r, (width, height))
+        except Exception as e:  # a guide is a help: a region it cannot draw just has none
+            log.debug("QFix: no %s guide for %s: %s", unit, r.box, e)
+            continue
+        if g is not None:
+            out = g if out is None else np.maximum(out, g)
+    return out
+
+
+def control_units(kind: str, regions: Sequence[Region], options: Options, width: int,
+                  height: int) -> tuple[ControlUnit, ...]:
+    """The units switched on in ``options`` that guide a pass over ``regions`` of region kind ``kind``
+    in a ``width`` x ``height`` image (empty with ``use_controlnet`` off). A unit with module "none"
+    carries QFix's own guide and is left out when no region has one. Guidance end is at least its start."""
+    if not options.use_controlnet:
+        return ()
+    out = []
+    for unit, word in CN_UNITS.items():
+        if not _opt(options, unit) or kind not in SERVES[unit]:
+            continue
+        module = _module(options, unit, kind)
+        image = None
+        if module == "none" and unit in GUIDES:
+            image = guide_image(unit, regions, width, height)
+            if image is None:
+                continue
+        keywords = (HAND_DEPTH_WORD, word) if module == AUTO_DEPTH["hand"] else (word,)
+        start = float(_opt(options, unit, "start"))
+        out.append(ControlUnit(unit, module, str(_opt(options, unit, "model")), float(_opt(options, unit, "weight")),
+                               start, max(start, float(_opt(options, unit, "end"))), str(_opt(options, unit, "mode")),
+                               image, kind, keywords))
+    return tuple(out)
+
+
+def _base(name: str) -> str:
+    """A model name without its " [hash]" suffix, lower-case."""
+    return name.split(" [", 1)[0].strip().lower()
+
+
+def pick_model(keywords: Sequence[str], names: Sequence[str], sdxl: bool | None = None) -> str | None:
+    """The first of ``names`` (the host's model list, in its order) containing the first keyword that
+    matches any; among those, names without another unit's word (an "inpaint_depth_hand" model is
+    no plain inpaint model) and, when ``sdxl`` is known, names whose "xl" agrees with it come first."""
+    words = set(CN_UNITS.values())
+    for kw in keywords:
+        hits = [n for n in names if kw.lower() in _base(n)]
+        if hits:
+            def rank(n: str, kw: str = kw) -> tuple[bool, bool]:
+                low = _base(n)
+                foreign = any(w in low for w in words if w not in kw)
+                return (sdxl is not None and ("xl" in low) != sdxl, foreign)
+
+            return min(hits, key=rank)
+    return None
+
+
+def resolve_model(unit: ControlUnit, names: Sequence[str], sdxl: bool | None = None) -> str | None:
+    """The host's model name for ``unit`` (``auto``: :func:`pick_model`; else the exact name, or the
+    same name with any hash and case), None when the host has none."""
+    if unit.model == "auto":
+        return pick_model(unit.keywords or (unit.kind,), names, sdxl)
+    if unit.model in names:
+        return unit.model
+    want = unit.model.strip().lower()
+    return next((n for n in names if n.lower() == want or _base(n) == _base(want)), None)
+
+
+def resolve_module(module: str, names: Sequence[str]) -> str | None:
+    """The host's spelling of preprocessor ``module`` (Forge says "None" where A1111 says "none"),
+    None when the host lacks it."""
+    if module in names:
+        return module
+    return next((n for n in names if n.lower() == module.lower()), None)
+
+
+def describe(units: Sequence[ControlUnit]) -> str:
+    """``"openpose(0.8)+depth(0.6)"``: what guided one pass."""
+    return "+".join(f"{u.label}({u.weight:g})" for u in units)
