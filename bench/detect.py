@@ -8,7 +8,10 @@
 
 Run: .venv/bin/python bench/detect.py   (about a minute or two on 2 cores; timings on a shared
 machine are noisy, so the load average is printed with them)
-The last line: detect: face_recall=… hand_recall=… watermark_recall=… false_regions_on_clean=… ms=…
+The last line: detect: face_recall=… hand_recall=… watermark_recall=… false_regions_on_clean=… ms=… followed
+by the body checks' figures (bench/detect_body.py: anatomy_/fingers_/teeth_/skin_ recall and precision,
+their added ms, body_false_on_clean) and the scene detectors' (bench/detect_scene.py: garbled text,
+logos, clutter, framing, lighting precision/recall, scene_false_on_clean and their cost)
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.detect_body import bench_body  # noqa: E402
+from bench.detect_scene import bench_scene, scene_line  # noqa: E402
 from lib_qfix.detect.face_boxes import clear_memo, detect_face_boxes  # noqa: E402
 from lib_qfix.detect.hand_plausibility import check_hand  # noqa: E402
 from lib_qfix.detect.hands import run_hands  # noqa: E402
@@ -262,7 +267,8 @@ def main() -> None:
     only = sys.argv[1:]  # e.g. `faces` or `text` to run one section while tuning
     if only:
         for name in only:
-            {"faces": bench_faces, "hands": bench_hands, "text": bench_text, "clean": bench_clean_and_budget}.get(
+            {"faces": bench_faces, "hands": bench_hands, "text": bench_text, "clean": bench_clean_and_budget,
+             "body": lambda o: bench_body(o, [c.image for c in clean_cases()]), "scene": bench_scene}.get(
                 name, lambda o: bench_plausibility())(opts)
         return
     face_recall, _ = bench_faces(opts)
@@ -270,11 +276,15 @@ def main() -> None:
     bench_plausibility()
     wm_recall, wm_ms, wm_cpu = bench_text(opts)
     false, budget_ms, budget_cpu = bench_clean_and_budget(opts)
+    body = bench_body(opts, [c.image for c in clean_cases()])
+    scene = bench_scene(opts)
     print(f"\nwatermark/text median {wm_ms * 1000:.0f} ms, cpu {wm_cpu * 1000:.0f} ms (goal <= 150 ms); faces + hands + "
           f"global median {budget_ms * 1000:.0f} ms, cpu {budget_cpu * 1000:.0f} ms (goal <= 60 ms); "
           f"load average {os.getloadavg()[0]:.1f} at end (2 shared cores: wall times include other processes)")
     print(f"detect: face_recall={face_recall:.2f} hand_recall={hand_recall:.2f} watermark_recall={wm_recall:.2f} "
-          f"false_regions_on_clean={false} ms={budget_ms * 1000:.0f}")
+          f"false_regions_on_clean={false} ms={budget_ms * 1000:.0f} "
+          + " ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in body.items())
+          + " " + scene_line(scene))
 
 
 if __name__ == "__main__":

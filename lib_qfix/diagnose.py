@@ -15,6 +15,7 @@ import numpy as np
 
 from lib_qfix.detect.style import style_regions
 from lib_qfix.errors import error_text
+from lib_qfix.judge.verdicts import merge_findings
 from lib_qfix.options import DEFAULTS, Options
 from lib_qfix.prompts.negatives import negative_for_regions
 from lib_qfix.registry import DETECTORS, create_detector
@@ -94,7 +95,7 @@ def build_report(image: np.ndarray, score: ScoreResult, options: Options = DEFAU
     """Report for an already-scored image: runs the detectors (unless ``detections`` are given)
     and builds the negative."""
     regions, det_warnings = detections if detections is not None else run_detectors(image, options, prompt)
-    regions = judge_quality(score, options) + regions
+    regions = merge_findings(judge_quality(score, options) + regions)  # a judge's hand and a detector's: one
     if options.judge_style:  # wrong era / generic style from CLIP's feel pairs, when the scorer has them
         regions += style_regions(score.signals, prompt, regions)
     h, w = image.shape[:2]

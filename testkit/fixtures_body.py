@@ -11,6 +11,8 @@
   the arm ending in a stump), ``missing_limb`` (one arm not drawn, no hand);
 - :data:`POSE_PERTURBATIONS`: changes to a real MediaPipe pose result (pixels, visibility, world)
   that make it anatomically impossible in one named way, for :mod:`lib_qfix.detect.pose_rules`.
+
+Fingers, teeth and skin fixtures: :mod:`testkit.fixtures_parts`.
 """
 
 from __future__ import annotations
@@ -182,48 +184,104 @@ def _planted(kind: str, joints: dict[str, Point], style: dict, tag: str, size: i
     return BodyCase(f"extra-{tag}", img, ("extra_limb",), [box])
 
 
-def six_finger_hand(size: int = 256, spread: float = 1.0, skin: tuple[int, int, int] = SKINS[0],
-                    background: np.ndarray | None = None, angle: float = 0.0, extra: bool = True) -> np.ndarray:
-    """:func:`testkit.fixtures_detect.render_hand` with (``extra``) a sixth finger beside the little
-    finger, drawn and shaded the same way, on ``background`` (default flat grey 90), rotated ``angle``."""
-    hand = render_hand(size, spread, skin)
-    s = size / 256
-    alpha = (np.abs(hand.astype(int) - 90).sum(-1) > 30).astype(np.float32)[..., None]
-    out = hand.astype(np.float32)
-    if extra:
-        shape = np.zeros((size, size), np.uint8)
-        a = math.radians(24 * spread)
-        x0, y0 = 168 * s, 140 * s
-        x1, y1 = x0 + math.sin(a) * 46 * s, y0 - math.cos(a) * 46 * s
-        cv2.line(shape, (int(x0), int(y0)), (int(x1), int(y1)), 255, max(1, int(14 * s)), cv2.LINE_AA)
-        cv2.circle(shape, (int(x1), int(y1)), max(1, int(7 * s)), 255, -1, cv2.LINE_AA)
-        f = cv2.GaussianBlur(shape, (0, 0), max(0.5, s)).astype(np.float32)[..., None] / 255
-        depth = cv2.distanceTransform((shape > 127).astype(np.uint8), cv2.DIST_L2, 5)
-        shade = (0.65 + 0.35 * np.clip(depth / (10 * s), 0, 1))[..., None]
-        out = out * (1 - f) + np.array(skin, np.float32) * shade * f
-        alpha = np.maximum(alpha, f)
-    bg = np.full((size, size, 3), 90, np.float32) if background is None \
-        else cv2.resize(background, (size, size)).astype(np.float32)
-    out = np.clip(out * alpha + bg * (1 - alpha), 0, 255).astype(np.uint8)
-    if angle:
-        m = cv2.getRotationMatrix2D((size / 2, size / 2), angle, 1)
-        out = cv2.warpAffine(out, m, (size, size), borderMode=cv2.BORDER_REFLECT)
+
+# --- pose landmark sets for the pose rules: (points px (33, 3), visibility (33,), world metres (33, 3))
+
+PoseSet = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+#: a standing adult, arms hanging, in MediaPipe's world frame (metres, hip centre at 0, y down,
+#: z towards the camera negative; the subject's left on +x), adult proportions
+_CANONICAL_WORLD = {
+    0: (0.0, -0.62, -0.10), 1: (0.02, -0.66, -0.09), 2: (0.03, -0.66, -0.09), 3: (0.05, -0.66, -0.08),
+    4: (-0.02, -0.66, -0.09), 5: (-0.03, -0.66, -0.09), 6: (-0.05, -0.66, -0.08), 7: (0.07, -0.64, 0.0),
+    8: (-0.07, -0.64, 0.0), 9: (0.02, -0.58, -0.09), 10: (-0.02, -0.58, -0.09),
+    11: (0.18, -0.50, 0.0), 12: (-0.18, -0.50, 0.0), 13: (0.22, -0.22, 0.0), 14: (-0.22, -0.22, 0.0),
+    15: (0.24, 0.02, -0.02), 16: (-0.24, 0.02, -0.02), 17: (0.25, 0.08, -0.02), 18: (-0.25, 0.08, -0.02),
+    19: (0.24, 0.09, -0.03), 20: (-0.24, 0.09, -0.03), 21: (0.22, 0.06, -0.04), 22: (-0.22, 0.06, -0.04),
+    23: (0.10, 0.0, 0.0), 24: (-0.10, 0.0, 0.0), 25: (0.11, 0.42, -0.02), 26: (-0.11, 0.42, -0.02),
+    27: (0.11, 0.82, 0.02), 28: (-0.11, 0.82, 0.02), 29: (0.11, 0.86, 0.06), 30: (-0.11, 0.86, 0.06),
+    31: (0.12, 0.88, -0.12), 32: (-0.12, 0.88, -0.12),
+}
+
+
+def project(world: np.ndarray, scale: float = 300.0, origin: Point = (256.0, 300.0)) -> np.ndarray:
+    """Pixel landmarks (33, 3) of ``world`` seen straight on (orthographic, ``scale`` px per metre)."""
+    out = np.zeros((33, 3))
+    out[:, 0] = origin[0] + world[:, 0] * scale
+    out[:, 1] = origin[1] + world[:, 1] * scale
+    out[:, 2] = world[:, 2] * scale
     return out
 
 
-def finger_cases(size: int = 256) -> list[BodyCase]:
-    """Rendered hands, 3 spreads x 4 angles x 2 backgrounds (flat, coffee), each once with five
-    fingers (clean) and once with a sixth finger (``extra_fingers``; box = the hand's box)."""
-    out: list[BodyCase] = []
-    k = 0
-    for backdrop in (None, "coffee"):
-        bg = None if backdrop is None else _fit(photo(backdrop), size)
-        for spread in (0.6, 1.0, 1.4):
-            for angle in (-30, -10, 10, 30):
-                skin = SKINS[k % len(SKINS)]
-                k += 1
-                for extra in (False, True):
-                    img = six_finger_hand(size, spread, skin, bg, angle, extra)
-                    name = f"{'six' if extra else 'five'}-{spread}-{angle}-{backdrop or 'flat'}"
-                    out.append(BodyCase(name, img, ("extra_fingers",) if extra else (), [(0, 0, size, size)]))
-    return out
+def canonical_pose() -> PoseSet:
+    """A plausible standing body, every landmark fully visible."""
+    world = np.array([_CANONICAL_WORLD[i] for i in range(33)], float)
+    return project(world), np.ones(33), world
+
+
+def _rot_y(v: np.ndarray, deg: float) -> np.ndarray:
+    a = math.radians(deg)
+    return np.array([v[0] * math.cos(a) + v[2] * math.sin(a), v[1], -v[0] * math.sin(a) + v[2] * math.cos(a)])
+
+
+def _reproject(pose: PoseSet) -> PoseSet:
+    p, v, w = pose
+    return project(w), v, w
+
+
+def _knee_backwards(pose: PoseSet) -> PoseSet:
+    p, v, w = pose
+    shin = w[27] - w[25]
+    a = math.radians(50)  # the shin swings forward (towards -z, where the toes point)
+    turned = np.array([shin[0], shin[1] * math.cos(a), -abs(shin[1]) * math.sin(a)])
+    delta = w[25] + turned - w[27]
+    w[[27, 29, 31]] += delta
+    return _reproject((p, v, w))
+
+
+def _long_forearm(pose: PoseSet) -> PoseSet:
+    p, v, w = pose
+    delta = (w[15] - w[13]) * 1.6
+    w[[15, 17, 19, 21]] += delta
+    return _reproject((p, v, w))
+
+
+def _drawn_long(pose: PoseSet) -> PoseSet:
+    p, v, w = pose  # the image shows a forearm 2.5x as long as the 3-D skeleton's
+    p[[16, 18, 20, 22]] += (p[16] - p[14]) * 1.5
+    return p, v, w
+
+
+def _folded_elbow(pose: PoseSet) -> PoseSet:
+    p, v, w = pose
+    up = (w[11] - w[13]) / np.linalg.norm(w[11] - w[13])
+    new = w[13] + up * np.linalg.norm(w[15] - w[13]) + np.array([0.01, 0, 0])
+    w[[15, 17, 19, 21]] += new - w[15]
+    return _reproject((p, v, w))
+
+
+def _torso_twist(pose: PoseSet) -> PoseSet:
+    p, v, w = pose
+    for i in (23, 24):
+        w[i] = _rot_y(w[i], 90)
+    return _reproject((p, v, w))
+
+
+def _head_backwards(pose: PoseSet) -> PoseSet:
+    p, v, w = pose
+    for i in range(11):
+        w[i] = _rot_y(w[i], 180)
+    return _reproject((p, v, w))
+
+
+def _short_thigh(pose: PoseSet) -> PoseSet:
+    p, v, w = pose
+    delta = (w[23] - w[25]) * 0.75  # the knee drawn most of the way up to the hip
+    w[[25, 27, 29, 31]] += delta
+    return _reproject((p, v, w))
+
+
+#: perturbation -> a word its reason must contain (every one is the defect ``twisted_joint``)
+POSE_PERTURBATIONS = {_knee_backwards: "knee bent backwards", _long_forearm: "forearm",
+                      _drawn_long: "drawn", _folded_elbow: "folded", _torso_twist: "torso twisted",
+                      _head_backwards: "head turned", _short_thigh: "shin"}

@@ -8,7 +8,8 @@ the main venv pins gradio 3.41.2 for A1111 and must stay so):
 Prints one JSON line (read by tests/test_forge_gradio4.py): the versions; what ``gr.update()``
 returns; the panel built by ``QFixScript().ui()`` on the fake host (every component's class and
 ``.value`` type against its option's kind and preset value, the facts
-:mod:`testkit.fake_a1111.forge_api` fakes for the main suite); the "QFix" tab built and its config
+:mod:`testkit.fake_a1111.forge_api` fakes for the main suite); the panel's preset and save events run
+through gradio 4's ``process_api``; the "QFix" tab built and its config
 rendered; the annotations pydantic 2 keeps for the request fields the fake declares; and, when
 Chromium is installed, :func:`testkit.page.run_probe` (badges, the "append negative" button, the
 accordion). ``--shot DIR`` also writes ``panel-open.png``, ``panel-collapsed.png`` and ``tab.png``.
@@ -57,6 +58,39 @@ def _panel() -> dict[str, Any]:
                 "infotext_keys_callable": all(callable(k) for _, k in script.infotext_fields),
                 "panel_in_config": any(x.get("props", {}).get("elem_id") == "qfix-txt2img-panel"
                                        for x in cfg["components"])}
+    finally:
+        mp.undo()
+
+
+def _events() -> dict[str, Any]:
+    """The panel's events run through gradio 4's own ``process_api`` (pre/postprocessing included):
+    choosing preset "hands" and saving the panel's values as preset "mine"."""
+    import asyncio
+
+    import gradio as gr
+    import pytest
+
+    from lib_qfix.options import PRESET_FIELDS
+    from testkit.fake_a1111 import install
+
+    mp = pytest.MonkeyPatch()
+    try:
+        install(mp, Path(tempfile.mkdtemp(prefix="qfix-g4-")))
+        from lib_qfix.a1111.script import QFixScript
+
+        with gr.Blocks(analytics_enabled=False) as demo:
+            comps = QFixScript().ui(False)
+        fns = {bf.name: bf for bf in demo.fns.values()}
+
+        async def run() -> dict[str, Any]:
+            loaded = (await demo.process_api(block_fn=fns["on_preset"], inputs=["hands"], state=None))["data"]
+            by_key = {f.key: v for f, v in zip(PRESET_FIELDS, loaded, strict=False)}
+            saved = (await demo.process_api(block_fn=fns["on_save"], inputs=["mine"] + [c.value for c in comps],
+                                            state=None))["data"]
+            return {"loaded_status": loaded[-1], "loaded_denoise": by_key["denoise"],
+                    "saved_dropdown": saved[0], "saved_status": saved[1]}
+
+        return asyncio.run(run())
     finally:
         mp.undo()
 
@@ -128,7 +162,7 @@ def main() -> int:
     if shot is not None:
         shot.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"gradio": gr.__version__, "update": gr.update(), "panel": _guard(_panel),
-                           "tab": _guard(_tab, shot), "pydantic": _guard(_pydantic)}
+                           "events": _guard(_events), "tab": _guard(_tab, shot), "pydantic": _guard(_pydantic)}
     if page.browser():
         out["probe"] = _guard(page.run_probe)
         if shot is not None:

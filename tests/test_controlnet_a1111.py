@@ -189,3 +189,28 @@ def test_detection_finds_the_extension_by_its_api_file(host, monkeypatch):
     found, why = controlnet.detect()
     assert isinstance(found, controlnet.A1111ControlNet) and why == ""
     assert found.models() == [m for m in found.models() if "openpose" in m] and len(found.models()) == 1
+
+
+def test_the_panel_offers_the_hosts_models_and_preprocessors(host, monkeypatch):
+    from lib_qfix.a1111 import ui
+
+    assert ui._host_choices("controlnet_hand_model") == []  # no ControlNet: free text only
+    fake = controlnet_a1111.install(monkeypatch, host)
+    assert ui._host_choices("controlnet_hand_model") == list(fake.models)
+    assert "depth_hand_refiner" in ui._host_choices("controlnet_depth_module")
+
+
+def test_a_hand_mediapipe_finds_is_guided_by_its_own_skeleton(host, monkeypatch):
+    """No scripted diagnosis: the real detectors find the rendered hand, fix_all repaints it, and the
+    inner pass carries an OpenPose unit drawn from the detected landmarks, on the hand."""
+    from testkit.fixtures_detect import render_hand
+
+    host.base_image = render_hand(SIZE)
+    fake = controlnet_a1111.install(monkeypatch, host)
+    generate(host, fake, {"mode": "fix_all", "detect_faces": False, "detect_text": False, "detect_global": False})
+    assert len(host.inner) == 1
+    (unit,) = inner_runs(fake)[0]["units"]
+    assert unit.module == "none" and unit.image.shape == (SIZE, SIZE, 3)
+    drawn = unit.image.max(axis=2) > 0
+    mask = host.inner[0]["mask"] > 0
+    assert drawn.sum() > 200 and (drawn & mask).sum() / drawn.sum() > 0.9  # the skeleton lies on the hand

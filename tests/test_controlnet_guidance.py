@@ -165,3 +165,17 @@ def test_the_loop_hands_each_pass_its_units(on):
         assert unit.kind == "hand" and np.array_equal(unit.image, guidance.guide_image("hand", [region], W, H))
     else:
         assert rec.units[0] == ()
+
+
+def test_unit_options_round_trip_through_infotext_and_presets(tmp_path):
+    from lib_qfix.options import to_infotext
+    from lib_qfix.presets import load_preset, save_preset
+
+    o = DEFAULTS.replace(controlnet_hand_weight=1.1, controlnet_depth=True, controlnet_tile_mode="prompt",
+                         controlnet_face_model="control_v11p_sd15_openpose [cab727d4]")
+    pairs = to_infotext(o)
+    assert pairs["QFix controlnet hand weight"] == 1.1 and pairs["QFix controlnet depth"] is True
+    back = DEFAULTS.replace(**from_infotext({k: str(v) for k, v in pairs.items()}))
+    assert back == o
+    save_preset("cn", o, tmp_path)
+    assert DEFAULTS.replace(**load_preset("cn", tmp_path)) == o  # a preset stores what differs

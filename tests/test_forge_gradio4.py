@@ -60,6 +60,14 @@ def test_panel_values_are_what_the_fake_says(report):
     assert p["panel_in_config"]
 
 
+def test_panel_events_work(report):
+    e = report["events"]
+    assert "error" not in e, e.get("error")
+    assert "Loaded preset" in e["loaded_status"] and e["loaded_denoise"]["value"] == 0.45  # the hands preset
+    assert e["saved_dropdown"]["value"] == "mine" and ["mine", "mine"] in e["saved_dropdown"]["choices"]
+    assert "Saved preset" in e["saved_status"]
+
+
 def test_filter_tab_builds(report):
     t = report["tab"]
     assert "error" not in t, t.get("error")

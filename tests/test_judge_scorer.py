@@ -233,3 +233,17 @@ def test_prompt_from_png_text_and_jpeg_exif(tmp_path, image):
     assert read_infotext(tmp_path / "b.jpg") == INFOTEXT
     Image.fromarray(image).save(tmp_path / "c.png")
     assert stored_prompt(tmp_path / "c.png") == "" and stored_prompt(tmp_path / "missing.png") == ""
+
+
+def test_a_judge_finding_over_a_detected_hand_is_merged_into_it():
+    from lib_qfix.judge.verdicts import merge_findings
+    from lib_qfix.types import OK, Region
+
+    hand = Region("hand", (40, 60, 80, 100), 0.9, OK, ("5 fingers",), (), "hand", polygon=((40, 60), (80, 100), (40, 100)))
+    judged = Region("hand", (30, 50, 90, 110), 0.7, "defect", ("judge: six fingers",), ("extra_fingers",), "llm-judge")
+    elsewhere = Region("hand", (150, 10, 190, 50), 0.7, "defect", ("judge: claw",), ("malformed_hand",), "llm-judge")
+    face = Region("face", (40, 60, 80, 100), 0.7, "defect", ("judge: eyes",), ("asymmetric_eyes",), "llm-judge")
+    out = merge_findings([hand, judged, elsewhere, face])
+    assert out[0].box == hand.box and out[0].polygon == hand.polygon and out[0].is_defect
+    assert out[0].defects == ("extra_fingers",) and out[0].reasons == ("5 fingers", "judge: six fingers")
+    assert out[1:] == [elsewhere, face]  # no hand there; another kind

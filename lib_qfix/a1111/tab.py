@@ -103,6 +103,7 @@ def score(folders: str, files: list | None, scorer: str, preset: str, detect: li
         if progress is not None:
             progress((done, total), desc=f"scoring ({cached} from cache)", unit="images")
 
+    settings.use_models_dir()  # the server's model folder for the detectors, its LLM judge for the scorer
     try:
         session = run_session(roots, _options(scorer, preset), uploaded=staged,
                               cache_path=default_cache_path(), detect=tuple(detect or ()), progress=report,

@@ -121,7 +121,7 @@ def build_panel(is_img2img: bool) -> tuple[list[Any], list[tuple[Any, str]]]:
             groups.setdefault(f.group, []).append(f)
         for group, fields in groups.items():
             with gr.Accordion(group, open=group == G_GENERAL,
-                              elem_id=E.element_id(E.GROUP, tab, group=group.lower())):
+                              elem_id=E.element_id(E.GROUP, tab, group=group.lower().replace(" ", "-"))):
                 for f in fields:
                     comps[f.key] = component(f, getattr(start, f.key), tab)
     ordered = [comps[f.key] for f in FIELDS]

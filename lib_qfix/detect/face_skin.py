@@ -7,16 +7,20 @@ cheek contour points (234, 454) so the numbers do not depend on the face's size:
 
 - ``skin_texture``: the mean Immerkaer response (:func:`lib_qfix.scoring.signals.immerkaer`, the
   noise operator the scorer uses) on both cheeks (mesh polygons, shrunk by 3 % of the face width),
-  times :data:`~lib_qfix.scoring.signals.IMMERKAER_SCALE`: 8-bit grey levels, ~1.5-4 on the real
-  photos QFix ships, ~0.3-0.8 after a skin-smoothing filter;
+  times :data:`~lib_qfix.scoring.signals.IMMERKAER_SCALE`: 8-bit grey levels; Grace Hopper's
+  face (the one real face of 128+ px that ships with the installed packages) reads 1.6-2.5 at three
+  scales, 0.7-1.0 after a bilateral skin-smoothing filter, 1.0-1.5 after a mild one;
 - ``eye_sharpness``: :func:`lib_qfix.detect.face_checks.sharpness` (90th percentile |Laplacian|) on
-  the eyes' box.
+  the eyes' box: ~220-250 on that face, 170-200 smoothed, 85-135 after a Gaussian blur of sigma 1.6.
 
 Waxy when ``skin_texture`` < :data:`MIN_TEXTURE` and ``eye_sharpness`` >= :data:`MIN_EYE_SHARPNESS`
-(with soft eyes it is a blurry face, which the blur verdict reports). Faces narrower than
-:data:`MIN_FACE_PX` (cheek to cheek) or turned past 0.35 yaw are not judged. Limits: strong JPEG
-compression and heavy make-up also remove skin texture; the reference range comes from the few
-real faces that ship with the installed packages (bench/detect.py prints it).
+(with soft eyes it is a blurry face, which the blur verdict reports) and the face shows no JPEG
+blocks (:func:`lib_qfix.scoring.signals.blockiness` < :data:`MAX_BLOCKINESS` at its own
+resolution: quality 25 reads 1.5-1.7, the unedited face 1.0-1.2). Faces narrower than
+:data:`MIN_FACE_PX` (cheek to cheek: the resampling only ever shrinks) or turned past 0.35 yaw are
+not judged. Limits: the thresholds rest on one real face (bench/detect.py prints the figures);
+JPEG compression too weak to leave blocks, retouched studio portraits (the astronaut's
+face reads 0.5 when enlarged to 128 px) and heavy make-up also lack skin texture.
 """
 
 from __future__ import annotations
@@ -26,16 +30,18 @@ import numpy as np
 
 from lib_qfix.detect.face_checks import head_yaw, sharpness
 from lib_qfix.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
-from lib_qfix.scoring.signals import IMMERKAER_SCALE, immerkaer, luminance
+from lib_qfix.scoring.signals import IMMERKAER_SCALE, blockiness, immerkaer, luminance
 
 #: mesh polygons of the cheeks (below the eyes, beside the nose, above the mouth corners)
 RIGHT_CHEEK = (116, 117, 118, 119, 100, 142, 203, 206, 216, 192, 213, 147, 123)
 LEFT_CHEEK = (345, 346, 347, 348, 329, 371, 423, 426, 436, 416, 433, 376, 352)
 CANON_PX = 128
-MIN_FACE_PX = 96
+MIN_FACE_PX = 128
 MAX_YAW = 0.35
-MIN_TEXTURE = 0.9
-MIN_EYE_SHARPNESS = 30.0
+MIN_TEXTURE = 1.1
+MIN_EYE_SHARPNESS = 150.0
+#: JPEG blocks on the face (signals.blockiness >= this): the lost texture is the compression's
+MAX_BLOCKINESS = 1.4
 
 
 def skin_measures(image: np.ndarray, mesh: np.ndarray) -> dict[str, float] | None:
@@ -51,6 +57,7 @@ def skin_measures(image: np.ndarray, mesh: np.ndarray) -> dict[str, float] | Non
     x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 3
     if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
         return None
+    blocks = blockiness(luminance(np.ascontiguousarray(image[y0:y1, x0:x1])))
     scale = CANON_PX / face_px
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     crop = cv2.resize(np.ascontiguousarray(image[y0:y1, x0:x1]), None, fx=scale, fy=scale, interpolation=interp)
@@ -68,7 +75,7 @@ def skin_measures(image: np.ndarray, mesh: np.ndarray) -> dict[str, float] | Non
     ex1, ey1 = np.ceil(eyes.max(axis=0)).astype(int)
     gray = np.clip(y, 0, 255).astype(np.uint8)
     eye = sharpness(gray[max(0, ey0 - 2):ey1 + 3, max(0, ex0 - 2):ex1 + 3])
-    return {"skin_texture": texture, "eye_sharpness": eye, "face_px": face_px}
+    return {"skin_texture": texture, "eye_sharpness": eye, "face_px": face_px, "blockiness": blocks}
 
 
 def waxy_verdict(image: np.ndarray, mesh: np.ndarray) -> tuple[str | None, dict[str, float]]:
@@ -76,7 +83,8 @@ def waxy_verdict(image: np.ndarray, mesh: np.ndarray) -> tuple[str | None, dict[
     found = skin_measures(image, mesh)
     if found is None:
         return None, {}
-    if found["skin_texture"] < MIN_TEXTURE and found["eye_sharpness"] >= MIN_EYE_SHARPNESS:
+    if found["skin_texture"] < MIN_TEXTURE and found["eye_sharpness"] >= MIN_EYE_SHARPNESS \
+            and found["blockiness"] < MAX_BLOCKINESS:
         return (f"waxy skin: skin texture {found['skin_texture']:.2f} < {MIN_TEXTURE} (real photos: 1.5-4) "
                 f"while the eyes are sharp ({found['eye_sharpness']:.0f})"), found
     return None, found

@@ -9,7 +9,8 @@ crop 1.6x the box (the mesh's own detector is short-range, so it needs a face-fi
 Verdicts (each adds a reason and a defect name): ``blurry_face`` (sharpness inside the face vs the
 whole image), ``asymmetric_eyes`` (mesh eye widths, iris sizes, eye line vs mouth line),
 ``small_face`` (box short side < 96 px; eye symmetry is not judged on heads turned past 0.35 yaw), ``cropped_face`` (cut by the frame; only with
-``detect_cropping``). ``polygon`` follows ``face_mask``: "hull" the mesh hull, "eyes" the hull of both
+``detect_cropping``), ``missing_teeth`` / ``fused_teeth`` (:mod:`lib_qfix.detect.face_mouth`; only
+with ``detect_teeth``), ``waxy_skin`` (:mod:`lib_qfix.detect.face_skin`; only with ``detect_waxy_skin``). ``polygon`` follows ``face_mask``: "hull" the mesh hull, "eyes" the hull of both
 eye outlines, "box" none (use the box); without a mesh the box is used and a reason says so.
 ``landmarks`` holds the mesh points (x, y) in pixels when there is a mesh. A detection of at least
 48 px that the mesh cannot confirm is kept only with confidence >= 0.75 (animal faces).
@@ -23,6 +24,8 @@ import numpy as np
 from lib_qfix.detect import face_checks as fc
 from lib_qfix.detect.cropping import cropped_reason
 from lib_qfix.detect.face_boxes import RawFace, detect_face_boxes
+from lib_qfix.detect.face_mouth import teeth_verdict
+from lib_qfix.detect.face_skin import waxy_verdict
 from lib_qfix.detect.mediapipe_runtime import check_image, solution
 from lib_qfix.detect.nms import scale_box, to_int_box
 from lib_qfix.options import Options
@@ -77,6 +80,16 @@ class FaceDetector:
             if eyes:
                 reasons.extend(eyes)
                 defects.append("asymmetric_eyes")
+            if options.detect_teeth:
+                teeth, teeth_defect, _ = teeth_verdict(image, mesh)
+                if teeth and teeth_defect:
+                    reasons.append(teeth)
+                    defects.append(teeth_defect)
+            if options.detect_waxy_skin:
+                waxy, _ = waxy_verdict(image, mesh)
+                if waxy:
+                    reasons.append(waxy)
+                    defects.append("waxy_skin")
         small = fc.small_verdict(box)
         if small:
             reasons.append(small)

@@ -17,7 +17,8 @@ All-caps words of up to 4 letters (acronyms: "NYPD", "BBQ") and numbers are judg
 only; a line in a script the table does not model (CJK, Cyrillic, ...) too.
 
 :func:`match_prompt` compares a reading with the text the prompt asks for: a quoted string ('a sign
-saying "OPEN"') or, unquoted, the prompt's own words. Close enough (similarity >= :data:`MATCH`)
+saying "OPEN"') or, unquoted, the prompt's own words, case-folded, accents and the glyphs OCR confuses
+(0/O, 1/l/i, 5/S) folded. Close enough (similarity >= :data:`MATCH`)
 reads as requested, whatever the trigrams say (brand names); a near miss (>= :data:`NEAR_MISS`,
 "OPFN" for "OPEN") is garbled.
 """
@@ -130,8 +131,13 @@ def judge(text: str, confidence: float) -> Judgement:
     return Judgement(text, confidence, score >= 0.5, score, tuple(reasons), judged)
 
 
+#: glyphs OCR confuses with each other, folded together before comparing with the prompt
+_CONFUSABLE = str.maketrans({"0": "o", "1": "l", "i": "l", "5": "s"})
+
+
 def _key(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if c.isalnum())
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if c.isalnum())
+    return folded.translate(_CONFUSABLE)
 
 
 def requested_texts(prompt: str) -> tuple[str, ...]:

@@ -34,10 +34,11 @@ def _discard(path: Path) -> None:
 
 
 class Manifest:
-    """Append-only JSON-lines log (first line: a header). Each line is written with one
-    ``os.write`` and fsynced; a line that fails is cut off again, so the file stays readable."""
+    """Append-only JSON-lines log (first line: a header with ``tag``). Each line is written with one
+    ``os.write`` and fsynced; a line that fails is cut off again, so the file stays readable.
+    (``qfix fix`` keeps its resume log in the same form under its own tag.)"""
 
-    def __init__(self, path: Path, create: bool = True):
+    def __init__(self, path: Path, create: bool = True, tag: str = MANIFEST_TAG):
         self.path = path
         try:
             if create:
@@ -50,7 +51,7 @@ class Manifest:
             raise ActionError(f"{path}: cannot write the manifest ({reason(e)})") from None
         if create:
             try:
-                self.write({"tag": MANIFEST_TAG, "version": 2, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                self.write({"tag": tag, "version": 2, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
             except OSError as e:
                 self.close()
                 _discard(path)
@@ -86,9 +87,11 @@ class ManifestState:
         return [e for e in self.ops if e["n"] not in self.undone]
 
 
-def read_manifest(path: str | os.PathLike[str]) -> ManifestState:
-    """The operations of a manifest and what was undone; raises :class:`ActionError` for a bad
-    file. A torn last line (a crash while writing it) is ignored."""
+def read_rows(path: str | os.PathLike[str], tag: str = MANIFEST_TAG,
+              what: str = "QFix filter manifest") -> list[dict]:
+    """Every line of a :class:`Manifest` with header ``tag`` as a dict, the header first; raises
+    :class:`ActionError` (naming ``what`` the file should be) for a bad file. A torn last line (a
+    crash while writing it) is ignored."""
     p = Path(path)
     try:
         lines = [x for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -100,9 +103,16 @@ def read_manifest(path: str | os.PathLike[str]) -> ManifestState:
             rows.append(json.loads(line))
         except ValueError:
             if i < len(lines) - 1 or not rows:
-                raise ActionError(f"{p}: not a QFix filter manifest (bad JSON on line {i + 1})") from None
-    if not rows or not isinstance(rows[0], dict) or rows[0].get("tag") != MANIFEST_TAG:
-        raise ActionError(f"{p}: not a QFix filter manifest (no {MANIFEST_TAG} header)")
+                raise ActionError(f"{p}: not a {what} (bad JSON on line {i + 1})") from None
+    if not rows or not isinstance(rows[0], dict) or rows[0].get("tag") != tag:
+        raise ActionError(f"{p}: not a {what} (no {tag} header)")
+    return rows
+
+
+def read_manifest(path: str | os.PathLike[str]) -> ManifestState:
+    """The operations of a manifest and what was undone; raises :class:`ActionError` for a bad
+    file. A torn last line (a crash while writing it) is ignored."""
+    rows = read_rows(path)
     ops = [dict(r, n=r.get("n", i)) for i, r in enumerate(x for x in rows[1:] if x.get("op") in ("move", "copy"))]
     undone: set[int] = set()
     for r in rows[1:]:

@@ -18,12 +18,18 @@ like every detector's.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
+from lib_qfix.detect.nms import inside_fraction, iou
 from lib_qfix.judge import JUDGE_SCORER
 from lib_qfix.judge.parse import Finding, Verdict
 from lib_qfix.prompts.catalogue import KIND_DEFAULT_DEFECT
 from lib_qfix.types import DEFECT, GLOBAL_KINDS, LOCAL_KINDS, Box, Region
+
+#: a judge box and a detector box of the same kind are one finding from this overlap on: IoU, or the
+#: share of the detector's box inside the judge's (the judge's boxes are coarse and often larger)
+SAME_REGION = 0.5
 
 #: region kind of a finding outside the vocabulary (kept as text)
 UNKNOWN_KIND = "judge"
@@ -135,3 +141,30 @@ def judge_findings(regions: tuple[Region, ...] | list[Region]) -> list[str]:
         name = f"{r.kind} {'/'.join(r.defects)}" if r.defects else r.kind
         out.append(f"{name}: {reason}" if reason else name)
     return out
+
+
+def merge_findings(regions: Sequence[Region]) -> list[Region]:
+    """``regions`` with each boxed judge finding that overlaps a detector's region of the same kind
+    (:data:`SAME_REGION`) folded into that region: it becomes a defect with the judge's defects and
+    reasons added, keeping the detector's tighter box and outline (one repaint, not two). Other
+    regions are left as they are, in order."""
+    out = list(regions)
+    judged = [i for i, r in enumerate(out) if r.detector == JUDGE_SCORER and r.box is not None]
+    dropped = set()
+    for i in judged:
+        j, jbox = out[i], out[i].box
+        if jbox is None:
+            continue
+        best, best_overlap = None, SAME_REGION
+        for k, d in enumerate(out):
+            if d.detector == JUDGE_SCORER or d.box is None or d.kind != j.kind:
+                continue
+            overlap = max(iou(jbox, d.box), inside_fraction(d.box, jbox))
+            if overlap >= best_overlap:
+                best, best_overlap = k, overlap
+        if best is not None:
+            d = out[best]
+            out[best] = replace(d, verdict=DEFECT, defects=tuple(dict.fromkeys(d.defects + j.defects)),
+                                reasons=tuple(dict.fromkeys(d.reasons + j.reasons)))
+            dropped.add(i)
+    return [r for i, r in enumerate(out) if i not in dropped]

@@ -22,6 +22,8 @@ from typing import Any
 from lib_qfix.fix.strategy import MAX_LENGTH as STRATEGIES_LENGTH
 from lib_qfix.fix.strategy import OPTION_HELP as STRATEGIES_HELP
 from lib_qfix.fix.strategy import check_strategies
+from lib_qfix.judge import JUDGE_SCORER, NO_BASE
+from lib_qfix.judge.prompt import MAX_INSTRUCTIONS, PROMPT_VERSION
 from lib_qfix.options.field import (
     KIND_NEGATIVE,
     KIND_PROMPT,
@@ -33,8 +35,6 @@ from lib_qfix.options.field import (
     closest,
     option,
 )
-from lib_qfix.judge import JUDGE_SCORER, NO_BASE
-from lib_qfix.judge.prompt import MAX_INSTRUCTIONS, PROMPT_VERSION
 from lib_qfix.registry import DETECTORS, scorer_names
 from lib_qfix.scoring.clip_model import DEVICES
 from lib_qfix.scoring.prompt_pairs import PAIR_SETS, check_custom_pairs
@@ -188,7 +188,7 @@ class Options:
     text_confidence: float = _confidence("text", "text")
     ignore_text_in_prompt: bool = option(
         True, "Allow text the prompt asks for", "Do not treat text as a defect when the prompt asks for text "
-        "(a sign, a logo, a caption).", G_DETECT, read_by=("text",))
+        "(a sign, a logo, a caption).", G_DETECT, read_by=("text", "logo"))
     detect_global: bool = option(True, "Global defects", "Judge blur, noise, JPEG artefacts and exposure.",
                                  G_DETECT, read_by=("diagnose",))
     detect_cropping: bool = option(True, "Cropped subjects", "Flag faces and hands cut by the frame.", G_DETECT,
