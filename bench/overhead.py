@@ -9,7 +9,11 @@ did find something (inner passes are the fake host's, so their model time is not
 generation: 1.5 s (a 20-step SD1.5 512x512 image on a mid-range GPU) or ``--gpu-ref SECONDS``.
 Goal: <= 5 %. Last line: ``overhead: ms_per_image=<median> pct_of_generation=<median %>``.
 
-    python bench/overhead.py [--repeats 5] [--gpu-ref 1.5] [--no-text]
+    python bench/overhead.py [--repeats 5] [--gpu-ref 1.5] [--no-text] [--scene] [--body]
+
+``--scene`` also switches on the scene detectors that are off by default (logos, composition, lighting)
+to show what they would add; ``--body`` the body checks that are off by default (anatomy from pose,
+extra fingers, teeth, waxy skin).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--gpu-ref", type=float, default=1.5, help="seconds per generation to compare with")
     ap.add_argument("--no-text", action="store_true", help="turn the OCR text detector off")
+    ap.add_argument("--scene", action="store_true", help="also run the scene detectors (logos, composition, lighting)")
+    ap.add_argument("--body", action="store_true", help="also run the body checks (anatomy, extra fingers, teeth, skin)")
     a = ap.parse_args()
 
     import pytest
@@ -80,6 +86,10 @@ def main() -> int:
     script = QFixScript()
     runner, defaults = make_runner(host, script)
     base = DEFAULTS.replace(enable=True, detect_text=not a.no_text)
+    if a.scene:
+        base = base.replace(detect_logos=True, detect_composition=True, detect_lighting=True)
+    if a.body:
+        base = base.replace(detect_anatomy=True, detect_extra_fingers=True, detect_teeth=True, detect_waxy_skin=True)
     on = [0] + positional(base.replace(mode="score_only"))
     fix = [0] + positional(base)
     off = [0] + defaults[1:]

@@ -1,4 +1,5 @@
-"""The core never imports the host: only lib_qfix.a1111 may touch modules/gradio/fastapi/launch."""
+"""The core never imports a host: only lib_qfix.a1111 may touch modules/gradio/fastapi/launch, and only
+lib_qfix.diffusers_host diffusers/transformers."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import textwrap
 
 import lib_qfix
 
-BANNED = ("modules", "gradio", "fastapi", "launch", "starlette")
+BANNED = ("modules", "gradio", "fastapi", "launch", "starlette", "diffusers", "transformers")
+#: the host adapters: the only packages allowed to import the host libraries
+ADAPTERS = ("lib_qfix.a1111", "lib_qfix.diffusers_host")
 
 
 def core_modules() -> list[str]:
     names = []
     for info in pkgutil.walk_packages(lib_qfix.__path__, "lib_qfix."):
-        if info.name.startswith("lib_qfix.a1111") or info.name == "lib_qfix.__main__":
+        if info.name.startswith(ADAPTERS) or info.name == "lib_qfix.__main__":
             continue
         names.append(info.name)
     return names

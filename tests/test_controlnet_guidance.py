@@ -115,11 +115,15 @@ def test_explicit_models_and_modules_resolve_as_the_host_spells_them():
 def test_option_block_is_one_group_with_every_unit():
     keys = [f.key for f in FIELDS if f.group == G_CONTROLNET]
     order = [f.key for f in FIELDS]
-    assert keys[0] == "use_controlnet" and order[order.index(keys[0]):][:len(keys)] == keys  # one block
+    core = [k for k in keys if not k.startswith("controlnet_body")]
+    assert keys[0] == "use_controlnet" and order[order.index(keys[0]):][:len(core)] == core  # one block
+    body = [k for k in keys if k.startswith("controlnet_body")]
+    assert order[-len(body):] == body  # the body unit came later: at the end, positions of others kept
     for unit in CN_UNITS:
         for what in ("", "_module", "_model", "_weight", "_start", "_end", "_mode"):
             assert f"controlnet_{unit}{what}" in keys
     assert DEFAULTS.controlnet_hand and not DEFAULTS.controlnet_face and not DEFAULTS.controlnet_depth
+    assert not DEFAULTS.controlnet_body
     assert not DEFAULTS.controlnet_inpaint and not DEFAULTS.controlnet_tile
     assert {f.key: f for f in FIELDS}["controlnet_hand_mode"].choice_list() == CONTROL_MODES
     with pytest.raises(Exception, match="controlnet_hand_weight"):
@@ -179,3 +183,24 @@ def test_unit_options_round_trip_through_infotext_and_presets(tmp_path):
     assert back == o
     save_preset("cn", o, tmp_path)
     assert DEFAULTS.replace(**load_preset("cn", tmp_path)) == o  # a preset stores what differs
+
+
+def test_a_body_pass_gets_the_pose_skeleton():
+    from lib_qfix.guides import body_guide
+
+    pts = np.full((33, 2), np.nan)
+    joints = {0: (128, 40), 11: (150, 70), 12: (106, 70), 13: (165, 110), 14: (91, 110), 15: (170, 150),
+              16: (86, 150), 23: (140, 150), 24: (116, 150), 25: (142, 200), 26: (114, 200), 27: (144, 245),
+              28: (112, 245), 2: (122, 34), 5: (134, 34), 7: (140, 38), 8: (116, 38)}
+    for i, xy in joints.items():
+        pts[i] = xy
+    pts = np.where(np.isnan(pts), 128.0, pts)
+    region = Region("body", (80, 30, 180, 250), 0.8, "defect", (), ("extra_limb",),
+                    landmarks=tuple((float(x), float(y)) for x, y in pts))
+    assert control_units("body", [region], DEFAULTS, W, H) == ()  # off by default
+    o = DEFAULTS.replace(controlnet_body=True, controlnet_inpaint=True)
+    units = control_units("body", [region], o, W, H)
+    assert [(u.kind, u.module, u.keywords, u.target) for u in units] == [
+        ("body", "none", ("openpose",), "body"), ("inpaint", "inpaint_only", ("inpaint",), "body")]
+    assert np.array_equal(units[0].image, body_guide(pts, (W, H))) and units[0].image.any()
+    assert control_units("hand", [hand_region(malformed_hand())], o, W, H)[0].kind == "hand"  # body serves body

@@ -96,6 +96,16 @@ def test_api_paste_back_restores_every_option(host, hostname):
     assert req.steps == 20 and req.width == 512  # the host's own fields still paste
 
 
+def test_forge_img2img_needs_no_styles(host):
+    # img2img's styles paste field has no api name: the same infotext pastes back without "styles"
+    script, comps, defaults = _script(host)
+    opts, base = _options()
+    g4comps, fields = F.as_gradio4(script.infotext_fields)
+    g4 = types.SimpleNamespace(infotext_fields=fields, title=script.title)
+    req, args = F.script_args(F.FORGE, g4, g4comps, defaults, {"infotext": _infotext(opts, base)}, tab="img2img")
+    assert _parsed(args) == opts and req.steps == 20
+
+
 @pytest.mark.parametrize("hostname", F.HOSTS)
 def test_alwayson_args_win_over_infotext(host, hostname):
     script, comps, defaults = _script(host)

@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "lib_qfix"
 #: libraries whose import costs seconds or that exist only inside the host
 HEAVY = {"torch", "torchvision", "open_clip", "mediapipe", "onnxruntime", "rapidocr", "ray", "gradio",
-         "fastapi", "starlette", "modules", "launch", "matplotlib", "brisque", "scipy", "skimage"}
+         "fastapi", "starlette", "modules", "launch", "matplotlib", "brisque", "scipy", "skimage", "diffusers",
+         "transformers"}
 #: (importing module, imported module): why the import must stay inside a function
 CYCLES: dict[tuple[str, str], str] = {}
 

@@ -17,7 +17,7 @@ from typing import NoReturn
 from lib_qfix import __version__
 
 #: subcommand modules, in help order (a module that is not there yet is skipped)
-SUBCOMMANDS = ("score", "diagnose", "filter", "presets", "schema", "train")
+SUBCOMMANDS = ("score", "diagnose", "filter", "fix", "presets", "schema", "train")
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 

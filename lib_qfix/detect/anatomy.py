@@ -69,7 +69,8 @@ class AnatomyDetector:
 
     name = "anatomy"
 
-    def bodies_and_hands(self, image: np.ndarray) -> tuple[list[Body], list[np.ndarray], list[float], list]:
+    def bodies_and_hands(self, image: np.ndarray) -> tuple[list[Body], list[np.ndarray], list[float],
+                                                           list[tuple[float, float, float, float]]]:
         """(bodies, hand landmark arrays (21, 3) px, hand scores, face boxes without a body)."""
         image = check_image(image)
         h, w = image.shape[:2]
@@ -87,12 +88,16 @@ class AnatomyDetector:
                        < 0.5 * body_unit(b) for b in bodies):
                     continue
                 bodies.append(Body(pts, pose.visibility, pose.world))
-        # hands where the hand detector looks for them: the whole frame, then crops around each person
+        if not bodies:  # nobody to judge: the hand passes would be wasted
+            return [], [], [], faces
+        # hands where the hand detector looks for them (the whole frame with the full model, its
+        # crops around each person), and on 2x2 tiles over each body crop
+        full = (0, 0, w, h)
         tiles = [(x0 + a, y0 + b, x0 + c, y0 + d) for x0, y0, x1, y1 in bodies_crops
                  for a, b, c, d in grid_tiles(x1 - x0, y1 - y0)]
-        for crop in [(0, 0, w, h)] + hand_crops(faces, w, h) + tiles:
-            for hand in run_hands(image, crop, 4, HAND_CONFIDENCE, "anatomy", 1 if crop[:2] == (0, 0) and crop[2:] == (w, h)
-                                  else CROP_COMPLEXITY):
+        for crop in [full] + hand_crops(faces, w, h) + tiles:
+            complexity = 1 if crop == full else CROP_COMPLEXITY
+            for hand in run_hands(image, crop, 4, HAND_CONFIDENCE, "anatomy", complexity):
                 if hand.score >= HAND_CONFIDENCE and not any(inside_fraction(hand.box, f) > 0.7 for f in faces):
                     hands.append(hand.points)
                     scores.append(hand.score)

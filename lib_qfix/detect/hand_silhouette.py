@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 
 MIN_PALM_PX = 40
+#: palm length (px) the silhouette is worked out at (larger hands are shrunk first)
+WORK_PALM_PX = 48
 #: circles on which fingers are counted: the knuckles' distance from the palm centre plus these
 #: fractions of the median finger length (fingers touch at the base and part towards the tips)
 SCAN_AT = (0.35, 0.5, 0.65, 0.8)
@@ -148,15 +150,22 @@ def extra_finger_reason(image: np.ndarray, points: np.ndarray) -> tuple[str | No
     x1, y1 = int(min(w, p[:, 0].max() + pad)), int(min(h, p[:, 1].max() + pad))
     if x1 - x0 < 16 or y1 - y0 < 16:
         return None, {"palm_px": palm}
-    local = p - (x0, y0)
-    mask = silhouette(np.ascontiguousarray(image[y0:y1, x0:x1]), local, palm)
+    # the silhouette is cut at a working size (palm WORK_PALM_PX long): GrabCut's cost grows with pixels
+    scale = min(1.0, WORK_PALM_PX / palm)
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    if scale < 1.0:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    local = (p - (x0, y0)) * scale
+    work_palm = palm * scale
+    mask = silhouette(crop, local, work_palm)
     if mask is None:
         return None, {"palm_px": palm, "separable": 0.0}
     centre = local[list(PALM)].mean(axis=0)
     radius = float(np.median(np.linalg.norm(local[[5, 9, 13, 17]] - centre, axis=1)))
     wrist = local[0] - centre
     finger = float(np.median([np.linalg.norm(local[t] - local[t - 3]) for t in TIPS[1:]]))
-    count = finger_count(mask, centre, radius, finger, palm, float(np.degrees(np.arctan2(wrist[1], wrist[0])) % 360))
+    count = finger_count(mask, centre, radius, finger, work_palm,
+                         float(np.degrees(np.arctan2(wrist[1], wrist[0])) % 360))
     measures = {"palm_px": palm, "separable": 1.0, "fingers": float(count)}
     if count <= len(TIPS):
         return None, measures

@@ -8,18 +8,13 @@ per-file work of ``qfix fix`` (:mod:`.job`).
 
 diffusers and transformers are not QFix requirements inside A1111; outside it they are installed
 with :data:`INSTALL` (:func:`missing` says so before anything is imported). Importing this package
-makes torchvision importable on a CPU-only torch (:mod:`lib_qfix.compat.torchvision_ops`: transformers
-imports it), so every submodule can import diffusers.
+imports nothing heavy; the submodules get diffusers through :mod:`.libs`.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from typing import Any
-
-from lib_qfix.compat.torchvision_ops import ensure_torchvision
-
-ensure_torchvision()  # before any submodule's diffusers import reaches transformers -> torchvision
 
 #: the pip command that installs what this host needs (the versions tested with QFix)
 INSTALL = "pip install diffusers==0.31.0 transformers==4.46.1"

@@ -23,7 +23,12 @@ from PIL import Image
 
 from lib_qfix import diagnose as diagnosis
 from lib_qfix.diffusers_host.controlnet import ControlNets, ControlRecord
-from lib_qfix.diffusers_host.inpainter import DiffusersInpainter, DiffusersRegenerator, PipelineViews, Sampling
+from lib_qfix.diffusers_host.inpainter import (
+    DiffusersInpainter,
+    DiffusersRegenerator,
+    PipelineViews,
+    Sampling,
+)
 from lib_qfix.fix.infotext import WARNINGS, outcome_infotext
 from lib_qfix.fix.loop import run_fix_loop
 from lib_qfix.fix.outcome import FixOutcome

@@ -19,12 +19,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import diffusers
 import numpy as np
 from PIL import Image
 
 from lib_qfix.diffusers_host.controlnet import ControlNets, ControlRecord, plan_pass
 from lib_qfix.diffusers_host.device import generator
+from lib_qfix.diffusers_host.libs import diffusers
 from lib_qfix.diffusers_host.schedulers import scheduler_for
 from lib_qfix.fix.sampling import crop_sample_size, snap8
 from lib_qfix.fix.strategy import scaled_steps

@@ -15,8 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import diffusers
-
+from lib_qfix.diffusers_host.libs import diffusers
 from lib_qfix.errors import error_text
 
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")
@@ -32,6 +31,16 @@ def offline() -> bool:
     """Whether the hub may not be reached (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` set)."""
     return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
                for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def quiet() -> None:
+    """No loading bars or advice from diffusers/transformers on the console (``qfix fix`` has its own
+    progress and says what matters in one line)."""
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
 
 
 def _is_sdxl(path: Path) -> bool:
@@ -62,6 +71,7 @@ def _hub(cls: Any, name: str, flag: str, **kwargs: Any) -> Any:
 def load_pipeline(model: str, dtype: Any = None, config: str | None = None) -> Any:
     """The text-to-image pipeline of ``model`` (see the module doc), on the CPU in ``dtype``."""
     flag = "--model"
+    quiet()
     path = Path(model).expanduser()
     kwargs: dict[str, Any] = {"torch_dtype": dtype, "safety_checker": None, "requires_safety_checker": False}
     try:
@@ -97,6 +107,7 @@ def load_pipeline(model: str, dtype: Any = None, config: str | None = None) -> A
 
 def load_controlnet(spec: str, dtype: Any = None, flag: str = "--controlnet") -> Any:
     """A ``ControlNetModel`` from a diffusers folder, a single file or a hub id."""
+    quiet()
     path = Path(spec).expanduser()
     try:
         if path.is_dir():

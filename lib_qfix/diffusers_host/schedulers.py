@@ -13,7 +13,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-import diffusers
+from lib_qfix.diffusers_host.libs import diffusers
 
 
 @dataclass(frozen=True)

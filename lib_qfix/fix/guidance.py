@@ -5,7 +5,7 @@ units to the inpainter in :class:`~lib_qfix.protocols.InpaintParams`; an adapter
 ``auto`` model and the preprocessor against what its host lists (:func:`resolve_model`,
 :func:`resolve_module`) and runs the pass unguided, with a note, when it cannot.
 
-Which unit guides which pass (:data:`SERVES`): the hand and face units their own kind, with a
+Which unit guides which pass (:data:`SERVES`): the hand, face and body units their own kind, with a
 control image QFix draws from the detections (:mod:`lib_qfix.guides`; several regions of one
 pass are combined pixel by pixel with max); depth the anatomy passes (hands, faces); inpaint and
 tile every pass, on the pass's own image (no control image).
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lib_qfix.guides import face_guide, hand_guide
+from lib_qfix.guides import body_guide, face_guide, hand_guide
 from lib_qfix.options import FIELD_BY_KEY, Options
 from lib_qfix.options.fields import CN_UNITS
 from lib_qfix.protocols import ControlUnit
@@ -27,11 +27,23 @@ from lib_qfix.types import LOCAL_KINDS, Region
 
 log = logging.getLogger("qfix")
 
+#: MediaPipe pose landmarks a body region carries (lib_qfix.detect.anatomy)
+POSE_POINTS = 33
+
+
+def body_region_guide(region: Region, size: tuple[int, int]) -> np.ndarray | None:
+    """The OpenPose body skeleton of a body region's 33 pose landmarks, or None without them."""
+    if region.kind != "body" or not region.landmarks or len(region.landmarks) != POSE_POINTS:
+        return None
+    return body_guide(np.asarray(region.landmarks, dtype=np.float64), size)
+
+
 #: unit kind -> the region kinds of the passes it guides
-SERVES: dict[str, tuple[str, ...]] = {"hand": ("hand",), "face": ("face",), "depth": ("hand", "face"),
-                                      "inpaint": LOCAL_KINDS, "tile": LOCAL_KINDS}
+SERVES: dict[str, tuple[str, ...]] = {"hand": ("hand",), "face": ("face",), "body": ("body",),
+                                      "depth": ("hand", "face"), "inpaint": LOCAL_KINDS, "tile": LOCAL_KINDS}
 #: unit kind -> the renderer of its control image (used with module "none")
-GUIDES: dict[str, Callable[[Region, tuple[int, int]], np.ndarray | None]] = {"hand": hand_guide, "face": face_guide}
+GUIDES: dict[str, Callable[[Region, tuple[int, int]], np.ndarray | None]] = {
+    "hand": hand_guide, "face": face_guide, "body": body_region_guide}
 #: depth module "auto": the extension's hand refiner for hands, MiDaS for the rest
 AUTO_DEPTH = {"hand": "depth_hand_refiner"}
 DEPTH_DEFAULT = "depth_midas"

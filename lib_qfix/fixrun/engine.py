@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from lib_qfix.errors import error_text
+from lib_qfix.filter.engine_ray import _init_ray  # the one way QFix starts or joins a Ray cluster
 from lib_qfix.fixrun.records import FixRecord, FixTask, error_record
 
 ENGINES = ("local", "ray")
@@ -95,8 +96,6 @@ def run_ray(tasks: Sequence[FixTask], factory: WorkerFactory, on_record: Callabl
     if not tasks:
         return True
     from ray.exceptions import RayActorError, RayTaskError
-
-    from lib_qfix.filter.engine_ray import _init_ray
 
     gpus = gpus_per_actor() if num_gpus is None else float(num_gpus)
     n = actors or _default_actors(gpus)

@@ -72,7 +72,8 @@ G_CONTROLNET = "ControlNet"
 #: is more important", "ControlNet is more important")
 CONTROL_MODES = ("balanced", "prompt", "controlnet")
 #: the ControlNet units QFix can add to an inpaint pass -> the word an ``auto`` model name must contain
-CN_UNITS = {"hand": "openpose", "face": "openpose", "depth": "depth", "inpaint": "inpaint", "tile": "tile"}
+CN_UNITS = {"hand": "openpose", "face": "openpose", "body": "openpose", "depth": "depth", "inpaint": "inpaint",
+            "tile": "tile"}
 #: preprocessors the panel offers (any name the host lists works): "none" passes QFix's own guide image;
 #: "auto" (depth): depth_hand_refiner for hands, depth_midas otherwise
 CN_MODULES = ("none", "auto", "depth_hand_refiner", "depth_midas", "inpaint_only", "tile_resample")
@@ -402,6 +403,15 @@ class Options:
     detect_waxy_skin: bool = option(
         False, "Waxy skin", "Flag faces whose skin has far less fine texture than real photos while the eyes are "
         "sharp (the plastic 'AI look'; faces of 128+ px).", G_ANATOMY, read_by=("face",))
+    # --- ControlNet, body unit (after the blocks above, so that their positions stay)
+    controlnet_body: bool = _cn_on("body", False, "for body (anatomy) passes: the OpenPose body skeleton of the "
+                                   "MediaPipe pose (one body, two arms; it keeps the detected joint angles).")
+    controlnet_body_module: str = _cn_module("body", "none")
+    controlnet_body_model: str = _cn_model("body")
+    controlnet_body_weight: float = _cn_number("body", "weight", 0.6)
+    controlnet_body_start: float = _cn_number("body", "start", 0.0)
+    controlnet_body_end: float = _cn_number("body", "end", 1.0)
+    controlnet_body_mode: str = _cn_mode("body")
 
     def to_dict(self) -> dict[str, Any]:
         """``{key: value}`` for every option (JSON-ready)."""

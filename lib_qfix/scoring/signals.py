@@ -156,12 +156,17 @@ def blockiness(y: np.ndarray) -> float:
     the blocks it covers without undoing the compression of the rest, so an over- or
     under-exposed JPEG keeps its blockiness instead of looking cleaner.
     """
-    valid = ((y > CLIP_LOW) & (y < CLIP_HIGH)).astype(np.float32)
+    g = y if y.dtype == np.uint8 else np.clip(np.rint(y), 0, 255).astype(np.uint8)
+    # 255 where a pixel is not clipped; uint8 throughout: cheap, and exact for 8-bit luma
+    valid = cv2.inRange(g, int(CLIP_LOW) + 1, int(CLIP_HIGH) - 1)
     vals = []
     for axis in (1, 0):
-        d = np.abs(np.diff(y, axis=axis))
-        v = valid[:, 1:] * valid[:, :-1] if axis == 1 else valid[1:, :] * valid[:-1, :]
-        num, den = (d * v).sum(axis=1 - axis), v.sum(axis=1 - axis)
+        a, b = (g[:, 1:], g[:, :-1]) if axis == 1 else (g[1:, :], g[:-1, :])
+        va, vb = (valid[:, 1:], valid[:, :-1]) if axis == 1 else (valid[1:, :], valid[:-1, :])
+        v = cv2.bitwise_and(va, vb)
+        d = cv2.bitwise_and(cv2.absdiff(a, b), v)
+        num = cv2.reduce(d, 1 - axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.float64)
+        den = cv2.reduce(v, 1 - axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / 255.0
         n = (num.size // 8) * 8
         if n < 16:
             continue

@@ -21,10 +21,11 @@ script input fill that script arg. No ``on_infotext_pasted`` callback runs. The 
 - ``gr.update()`` is ``{"__type__": "generic_update"}`` in gradio 3.41 and ``{"__type__": "update"}``
   in gradio 4.40, which apply_infotext does not unwrap.
 
-Hence on Forge the host's own ``styles`` field (``api="styles"``, a function returning the infotext's
-styles or ``gr.update()``, never None) raises ``TypeError: isinstance() argument 2 cannot be a
-parameterized generic`` for every request with ``infotext`` that does not send ``styles`` itself:
-the HTTP 500, with or without QFix. On both hosts, ``bool("False")`` is ``True``.
+Hence on Forge the host's own txt2img ``styles`` field (``api="styles"``, a function returning the
+infotext's styles or ``gr.update()``, never None) raises ``TypeError: isinstance() argument 2 cannot
+be a parameterized generic`` for every txt2img request with ``infotext`` that does not send
+``styles`` itself: the HTTP 500, with or without QFix (img2img's styles field has no ``api``). On
+both hosts, ``bool("False")`` is ``True``.
 """
 
 from __future__ import annotations
@@ -178,9 +179,11 @@ def parse(host: str, text: str) -> dict[str, Any]:
     return res
 
 
-def host_paste_fields(host: str) -> list[PasteField]:
-    """The host's own txt2img paste fields that carry an ``api`` name (``modules/ui.py`` and the
-    seed/sampler processing scripts), with the host's ``gr.update``."""
+def host_paste_fields(host: str, tab: str = "txt2img") -> list[PasteField]:
+    """The host's own paste fields of ``tab`` that matter here (``modules/ui.py`` and the
+    seed/sampler processing scripts), with the host's ``gr.update``. On txt2img most carry an
+    ``api`` name, ``styles`` included; on img2img only the processing scripts' do (its styles field
+    is a plain tuple, so it never sets the request and never raises)."""
 
     def styles(d: dict[str, Any]) -> Any:
         return d["Styles array"] if isinstance(d.get("Styles array"), list) else gr_update(host)
@@ -189,6 +192,9 @@ def host_paste_fields(host: str) -> list[PasteField]:
         return "Denoising strength" in d and ("Hires upscale" in d or "Hires upscaler" in d or "Hires resize-1" in d)
 
     c = Component
+    if tab == "img2img":
+        return [PasteField(c(""), "Prompt"), PasteField(c([]), styles), PasteField(c(0.75), "Denoising strength"),
+                PasteField(c(20), "Steps", api="steps"), PasteField(c(-1), "Seed", api="seed")]
     fields = [
         PasteField(c(""), "Prompt", api="prompt"), PasteField(c(""), "Negative prompt", api="negative_prompt"),
         PasteField(c(7.0), "CFG scale", api="cfg_scale"), PasteField(c(512), "Size-1", api="width"),
@@ -254,15 +260,16 @@ def apply_infotext(host: str, req: Any, fields: list[Any], script_inputs: list[A
 
 
 def script_args(host: str, script: Any, components: list[Any], defaults: list[Any], body: dict[str, Any],
-                extra_fields: list[Any] | None = None) -> tuple[Any, list[Any]]:
-    """``text2imgapi`` up to the script args, for a runner holding only ``script`` (args from 1):
+                extra_fields: list[Any] | None = None, tab: str = "txt2img") -> tuple[Any, list[Any]]:
+    """``text2imgapi`` (``img2imgapi`` with ``tab="img2img"``) up to the script args, for a runner
+    holding only ``script`` (args from 1):
     apply_infotext over the host's fields, ``extra_fields`` and the script's ``infotext_fields``, then
     ``init_script_args`` (defaults, infotext values by index, then ``alwayson_scripts`` args by
     position). ``components``: the script's ``ui()`` components; ``defaults``: ``[0] + their values``.
     Returns (request, script args)."""
     req = request(host, **body)
     mentioned: dict[int, Any] = {}
-    fields = host_paste_fields(host) + list(extra_fields or []) + list(script.infotext_fields)
+    fields = host_paste_fields(host, tab) + list(extra_fields or []) + list(script.infotext_fields)
     apply_infotext(host, req, fields, [None, *components], mentioned)
     args = list(defaults)
     for i, v in mentioned.items():
