@@ -10,7 +10,7 @@ Run: .venv/bin/python bench/detect.py   (about a minute or two on 2 cores; timin
 machine are noisy, so the load average is printed with them)
 The last line: detect: face_recall=… hand_recall=… watermark_recall=… false_regions_on_clean=… ms=… followed
 by the body checks' figures (bench/detect_body.py: anatomy_/fingers_/teeth_/skin_ recall and precision,
-their added ms, body_false_on_clean) and the scene detectors' (bench/detect_scene.py: garbled text,
+their added CPU ms, body_false_on_clean) and the scene detectors' (bench/detect_scene.py: garbled text,
 logos, clutter, framing, lighting precision/recall, scene_false_on_clean and their cost)
 """
 

@@ -151,7 +151,7 @@ def test_full_range_needs_a_new_enough_tasks_graph():
     assert mp_tasks.normalize(new, "face_detection", {"model_selection": 1}) == {"model_selection": 1}
     assert mp_tasks.version(types.SimpleNamespace(__version__="0.10.33rc1")) == (0, 10, 33)
     with pytest.raises(ValueError, match="allowed"):
-        mp_tasks.normalize(new, "pose", {})
+        mp_tasks.normalize(new, "no_such_kind", {})  # ("pose" is a kind since the anatomy detector)
 
 
 def test_missing_models_are_a_clear_detector_warning(tmp_path, monkeypatch, astronaut):

@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,10 +15,11 @@ from hypothesis.extra.numpy import arrays
 
 from lib_qfix.protocols import Scorer
 from lib_qfix.registry import create_scorer
-from lib_qfix.samples import all_photos
+from lib_qfix.samples import all_photos, skimage_photo
 from lib_qfix.scoring.offline import QUALITY_FAMILIES, OfflineScorer
 from lib_qfix.types import DEFECT, GLOBAL_KINDS, VERDICTS
 from testkit import distortions as dist
+from testkit import photo_variants
 
 KINDS = ("blur", "noise", "jpeg", "exposure", "low_resolution")
 DEFECT_NAMES = {"blur", "noise", "jpeg", "overexposed", "underexposed", "low_resolution"}
@@ -56,6 +58,17 @@ def test_quality_falls_with_each_level(scorer, astronaut, name):
     qualities = [_score(scorer, im).quality for im in dist.ladder(astronaut, name)]
     assert all(a > b for a, b in zip(qualities, qualities[1:], strict=False)), qualities
     assert qualities[-1] < 0.5 * qualities[0]
+
+
+@pytest.mark.parametrize("photo,variant", [("coffee", "high_key"), ("coffee", "dim"), ("retina", "bright_wall"),
+                                           ("moon", "bright_wall"), ("text", "jpeg80")])
+def test_overexposure_ladder_is_monotone_on_bright_and_dim_renderings(scorer, photo, variant):
+    # a large bright area that is not clipped (its JPEG blocks must not vanish into the clipping),
+    # a JPEG, a dim photo whose first steps clip nothing (only the stretched levels show them)
+    img = cv2.resize(skimage_photo(photo), (512, 512), interpolation=cv2.INTER_AREA)
+    base = photo_variants.VARIANTS[variant](img)
+    qualities = [_score(scorer, im).quality for im in dist.ladder(base, "overexposure")]
+    assert all(a > b for a, b in zip(qualities, qualities[1:], strict=False)), qualities
 
 
 def test_clean_photo_scores_above_its_distorted_versions(scorer, coffee):

@@ -120,3 +120,20 @@ def camera_like():
     from lib_qfix.samples import skimage_photo
 
     return skimage_photo("camera")
+
+
+def test_tonal_gaps_see_stretched_levels_not_merged_ones(astronaut):
+    def gaps(img):
+        return sig.exposure(img)["tonal_gaps"]
+
+    assert gaps(astronaut) < 0.03
+    over = [gaps(dist.overexposure(astronaut, lv)) for lv in (1, 2, 3)]
+    assert 0.05 < over[0] < over[1] < over[2], over
+    assert all(gaps(dist.underexposure(astronaut, lv)) < 0.03 for lv in (1, 2, 3))
+
+
+def test_blockiness_survives_clipping(camera_like):
+    blocky = dist.jpeg(camera_like, 3)
+    before = sig.blockiness(_y(blocky))
+    for level in (2, 4):
+        assert sig.blockiness(_y(dist.overexposure(blocky, level))) == pytest.approx(before, rel=0.1)

@@ -27,6 +27,8 @@ VOCABULARY = (
     "blur", "noise", "jpeg", "overexposed", "underexposed", "low_resolution", "low_quality", "cropped",
     "garbled_text", "logo", "cluttered_background", "bad_framing", "inconsistent_lighting", "wrong_era",
     "generic_style",
+    "missing_teeth", "fused_teeth", "waxy_skin", "bad_anatomy", "twisted_joint", "extra_limb", "missing_limb",
+    "detached_hand",
 )
 
 

@@ -221,3 +221,30 @@ def test_inpaint_passes_keep_pose_units_only_for_anatomy(monkeypatch):
     run_fix_loop(image(0), opts(rounds=1), diagnose=diag, inpainter=ip, check_regions=lambda *a: ())
     kinds = [[u.kind for u in c["units"]] for c in ip.calls]
     assert kinds == [["hand", "inpaint"], ["inpaint"]]  # the hand pass (pose), then the logo pass
+
+
+# --- through the A1111 adapter (fake host) ------------------------------------------------------
+
+def test_a1111_regeneration_gets_more_steps_and_the_keywords(monkeypatch, tmp_path):
+    from testkit.fake_a1111 import install
+    from testkit.fake_a1111.host_api import api_args, make_runner, txt2img
+
+    host = install(monkeypatch, tmp_path)
+
+    def diagnose(img, options, *, scorer=None, prompt="", path=None):
+        bad = (BLUR, NOISE) if int(img[0, 0, 0]) != 200 else ()
+        return ImageReport(path, img.shape[1], img.shape[0], 0.4 if bad else 0.9, "fake", regions=bad)
+
+    monkeypatch.setattr("lib_qfix.diagnose.diagnose", diagnose)
+    from lib_qfix.a1111.script import QFixScript
+
+    script = QFixScript()
+    runner, defaults = make_runner(host, script)
+    args = api_args(runner, defaults, {"QFix": {"args": [{"enable": True, "regenerate": True, "rounds": 0}]}})
+    p, _ = txt2img(host, runner, args, is_api=True, width=128, height=128, steps=20, prompt="a cat")
+    regens = [q for q in host.passes if q is not p]
+    assert len(regens) == 1, host.passes
+    q = regens[0]
+    assert q.steps == 30 and q.seed == p.all_seeds[0]  # blur: 1.5x the steps
+    assert q.prompt.startswith("a cat") and "clean" in q.prompt  # noise: its quality keywords
+    assert "(blurry:1.3)" in q.negative_prompt and "(noisy:1.2)" in q.negative_prompt

@@ -32,6 +32,7 @@ from lib_qfix.fixrun import engine as engines
 from lib_qfix.fixrun.records import ERROR, FIXED, UNCHANGED, FixRecord, count
 from lib_qfix.fixrun.report import write_outputs
 from lib_qfix.fixrun.resume import NAME, ResumeLog, fingerprint
+from lib_qfix.options import DEFAULTS, choices_help
 
 DEFAULT_OUT = "qfix-fixed"
 
@@ -62,8 +63,8 @@ def register(sub: Any) -> None:
     g.add_argument("--sampler", default=None, help="A1111 sampler name, e.g. 'DPM++ 2M' (default: the image's)")
     g.add_argument("--schedule", default=None, help="A1111 schedule type, e.g. Karras (default: the image's)")
     d = p.add_argument_group("device")
-    d.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu (auto: CUDA float16, "
-                   "then MPS, then CPU float32)")
+    d.add_argument("--device", default=DEFAULTS.device, help=f"{choices_help('device')} or cuda:N (auto: CUDA "
+                   "float16, then MPS, then CPU float32)")
     d.add_argument("--dtype", default="auto", help="auto, float16, bfloat16 or float32")
     d.add_argument("--attention-slicing", action="store_true", help="less GPU memory, a little slower")
     d.add_argument("--cpu-offload", action="store_true", help="keep only the working model on the GPU "
@@ -111,27 +112,31 @@ def run(args: Any) -> int:
     def on_record(rec: FixRecord) -> None:
         log.add(rec)
         records[rec.path] = rec
-        bar.update(1) if bar is not None else None
+        if bar is not None:
+            bar.update(1)
 
     t0 = time.perf_counter()
+    broken = ""
     try:
         if args.engine == "ray":
             complete = engines.run_ray(todo, job, on_record, address=args.ray_address, actors=args.ray_actors)
-        else:
-            complete = engines.run_local(todo, job, on_record)
-    except diffusers_host_errors() as e:
-        raise UsageError(str(e)) from None
-    except engines.EngineError as e:
-        print(f"qfix: error: {e}", file=sys.stderr)
-        complete = False
+        else:  # the model loads before any file is written: a bad --model leaves nothing behind
+            complete = engines.run_local(todo, job, on_record, worker=_build(job) if todo else None)
+    except engines.EngineError as e:  # no worker could be built, or every one died
+        broken, complete = str(e), True
     finally:
         if bar is not None:
             bar.close()
         log.close()
-    elapsed = time.perf_counter() - t0
+    return _finish(args, tasks, records, skipped, len(tasks) - len(todo), time.perf_counter() - t0, complete, broken)
+
+
+def _finish(args: Any, tasks: list[Any], records: dict[str, FixRecord], skipped: list[tuple[str, str]],
+            resumed: int, elapsed: float, complete: bool, broken: str) -> int:
+    """Write the report and the JSON, print what happened, return the exit code."""
     ordered = [records[t.path] for t in tasks if t.path in records]
-    meta = {"model": args.model, "engine": args.engine, "seconds": round(elapsed, 2),
-            "resumed": len(tasks) - len(todo), "not_processed": len(tasks) - len(ordered)}
+    meta = {"model": args.model, "engine": args.engine, "seconds": round(elapsed, 2), "resumed": resumed,
+            "not_processed": len(tasks) - len(ordered)}
     paths: dict[str, str] = {}
     written = write_or_report("--out", args.out, lambda: paths.update(write_outputs(ordered, args.out, meta)))
     for path, why in skipped:
@@ -139,9 +144,12 @@ def run(args: Any) -> int:
     for r in ordered:
         if r.error:
             print(f"qfix fix: {r.rel}: {r.error}", file=sys.stderr)
-    print(_summary(ordered, len(tasks) - len(todo), elapsed, len(ordered) - (len(tasks) - len(todo))))
+    print(_summary(ordered, resumed, elapsed, len(ordered) - resumed))
     if written:
         print(f"results: {args.out}\nreport: {paths['html']}\njson: {paths['json']}")
+    if broken:
+        print(f"qfix: error: {broken}", file=sys.stderr)
+        return EXIT_SOME_FAILED
     if not complete:
         print(f"qfix fix: stopped after {len(ordered)} of {len(tasks)} images; run the same command again to "
               "go on", file=sys.stderr)
@@ -150,9 +158,12 @@ def run(args: Any) -> int:
     return EXIT_SOME_FAILED if failed or not written else EXIT_OK
 
 
-def diffusers_host_errors() -> tuple[type[BaseException], ...]:
-    """The errors that mean "this model/device cannot be used" (a usage error, exit 2)."""
+def _build(job: Any) -> Any:
+    """The local worker; a model or device that cannot be used is a usage error (exit 2)."""
     from lib_qfix.diffusers_host.device import DeviceError
     from lib_qfix.diffusers_host.loading import LoadError
 
-    return (LoadError, DeviceError)
+    try:
+        return job.build()
+    except (LoadError, DeviceError) as e:
+        raise UsageError(str(e)) from None

@@ -12,6 +12,7 @@ subjects (animals, a cup); masks of non-people are softer (:attr:`Subject.decisi
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import threading
 from collections import OrderedDict
@@ -58,12 +59,20 @@ def _build(name: str) -> Any:
     obj = vision.ImageSegmenter.create_from_options(vision.ImageSegmenterOptions(
         base_options=BaseOptions(model_asset_path=str(mp_models.model_path(MODEL))),
         output_confidence_masks=True, output_category_mask=False))
+    atexit.register(_close, obj)  # as mp_tasks does: a Tasks object collected after shutdown prints a traceback
 
     def run(rgb: np.ndarray) -> np.ndarray:
         out = obj.segment(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
         return np.array(out.confidence_masks[0].numpy_view(), np.float32).reshape(rgb.shape[:2])
 
     return run
+
+
+def _close(obj: Any) -> None:
+    try:
+        obj.close()
+    except Exception:  # closing at exit must never raise
+        pass
 
 
 def _solution() -> LockedSolution:

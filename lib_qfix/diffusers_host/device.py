@@ -1,5 +1,6 @@
 """Where and in what precision the pipeline runs, and the memory savers for small GPUs.
 
+The rule is the scorer's (:func:`lib_qfix.scoring.clip_model.pick_device`, the same device names):
 ``auto`` picks CUDA (float16), then Apple's MPS (float32: float16 on MPS gives black images with
 some models), then the CPU (float32: float16 is slow or unsupported there). Attention slicing trades
 speed for memory on any device; model CPU offload (CUDA only, needs ``accelerate``) keeps only the
@@ -14,7 +15,8 @@ from typing import Any
 
 import torch
 
-DEVICES = ("auto", "cuda", "mps", "cpu")
+from lib_qfix.scoring.clip_model import DEVICES, pick_device
+
 DTYPES = ("auto", "float16", "bfloat16", "float32")
 
 
@@ -24,7 +26,7 @@ class DeviceError(ValueError):
 
 @dataclass(frozen=True)
 class DeviceConfig:
-    """``device``: one of :data:`DEVICES` (or "cuda:1"); ``dtype``: one of :data:`DTYPES`;
+    """``device``: one of :data:`~lib_qfix.scoring.clip_model.DEVICES` (or "cuda:1"); ``dtype``: one of :data:`DTYPES`;
     ``attention_slicing``/``cpu_offload``: the memory savers; ``threads``: CPU threads for torch
     (0 = torch's default)."""
 
@@ -42,21 +44,18 @@ def _mps() -> bool:
 
 def resolve(cfg: DeviceConfig) -> tuple[str, torch.dtype]:
     """(torch device name, dtype) for ``cfg``; raises :class:`DeviceError` for a device that is not there."""
-    name = cfg.device.strip().lower() or "auto"
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "mps" if _mps() else "cpu"
-    base = name.split(":", 1)[0]
-    if base not in DEVICES[1:]:
-        raise DeviceError(f"--device {cfg.device!r} is not allowed; allowed: {', '.join(DEVICES)} (or cuda:N)")
+    try:
+        dev, dtype = pick_device(cfg.device.strip().lower() or "auto")
+    except ValueError:
+        raise DeviceError(f"--device {cfg.device!r} is not allowed; allowed: {', '.join(DEVICES)} (or cuda:N)") from None
+    name, base = str(dev), dev.type
     if base == "cuda" and not torch.cuda.is_available():
         raise DeviceError("--device cuda: no CUDA GPU is visible to torch; allowed here: cpu" + (", mps" if _mps() else ""))
     if base == "mps" and not _mps():
         raise DeviceError("--device mps: Apple's MPS backend is not available here; allowed here: cpu")
     if cfg.dtype not in DTYPES:
         raise DeviceError(f"--dtype {cfg.dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
-    if cfg.dtype != "auto":
-        return name, getattr(torch, cfg.dtype)
-    return name, torch.float16 if base == "cuda" else torch.float32
+    return name, dtype if cfg.dtype == "auto" else getattr(torch, cfg.dtype)
 
 
 def place(pipe: Any, cfg: DeviceConfig) -> Any:

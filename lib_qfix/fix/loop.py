@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Protocol
 
 import numpy as np
 
@@ -37,10 +38,17 @@ from lib_qfix.protocols import FaceRestorer, Inpainter, InpaintParams, RestorePa
 from lib_qfix.types import ImageReport
 
 Diagnose = Callable[[np.ndarray], ImageReport]
-#: regenerate(negative, seed, prompt=..., steps_scale=...) -> a new full image (same size), for the
-#: findings whose fix strategy says regenerate (:mod:`lib_qfix.fix.strategy`): ``prompt`` is the prompt
-#: with the findings' quality keywords, ``steps_scale`` multiplies the image's sampling steps (1.0: same)
-Regenerate = Callable[..., np.ndarray]
+
+
+class Regenerate(Protocol):
+    """regenerate(negative, seed, prompt=..., steps_scale=...) -> a new full image (same size), for the
+    findings whose fix strategy says regenerate (:mod:`lib_qfix.fix.strategy`): ``prompt`` is the prompt
+    with the findings' quality keywords ("" = the image's own), ``steps_scale`` multiplies the image's
+    sampling steps (1.0: the same)."""
+
+    def __call__(self, negative: str, seed: int, prompt: str = "", steps_scale: float = 1.0) -> np.ndarray: ...
+
+
 StopCheck = Callable[[], "str | None"]
 
 

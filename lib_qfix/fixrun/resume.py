@@ -7,7 +7,8 @@ finishes, each line one fsynced write. Every line carries ``settings``, a finger
 a result (options, model, overrides); a run with other settings redoes every image. An image counts
 as done when its line has the same settings, its file is unchanged (size and modification time) and
 the result it wrote is still there. A torn last line (a crash while writing it) is cut off before
-the log is appended to.
+the log is appended to. Nothing is written before the first image finishes (a run that fails to start
+leaves no log).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lib_qfix.filter.manifest import ActionError, Manifest, read_rows
+from lib_qfix.filter.manifest import Manifest, read_rows
 from lib_qfix.fixrun.records import ERROR, FixRecord, FixTask
 
 TAG = "qfix-fix-manifest"
@@ -47,8 +48,8 @@ class ResumeLog:
     def __init__(self, path: str | os.PathLike[str], settings: str):
         self.path, self.settings = Path(path), settings
         self.done: dict[str, FixRecord] = {}
-        exists = self.path.exists()
-        if exists:
+        self.log: Manifest | None = None
+        if self.path.exists():
             rows = read_rows(self.path, TAG, WHAT)
             for row in rows[1:]:
                 if row.get("settings") != settings:
@@ -58,11 +59,6 @@ class ResumeLog:
                 except (KeyError, TypeError, ValueError):
                     continue  # a line of another version: the image is simply done again
                 self.done[rec.path] = rec
-            try:
-                _cut_torn_line(self.path)
-            except OSError as e:
-                raise ActionError(f"{self.path}: cannot repair the resume log ({e.strerror or e})") from None
-        self.log = Manifest(self.path, create=not exists, tag=TAG)
 
     def finished(self, task: FixTask) -> FixRecord | None:
         """The record of ``task`` from an earlier run, when that still holds (see the module doc);
@@ -75,8 +71,15 @@ class ResumeLog:
         return rec
 
     def add(self, record: FixRecord) -> None:
-        """Append one finished image (fsynced before this returns)."""
+        """Append one finished image (fsynced before this returns); the first call opens the log."""
+        if self.log is None:
+            exists = self.path.exists()
+            if exists:
+                _cut_torn_line(self.path)
+            self.log = Manifest(self.path, create=not exists, tag=TAG)
         self.log.write({**record.to_json(), "settings": self.settings})
 
     def close(self) -> None:
-        self.log.close()
+        if self.log is not None:
+            self.log.close()
+            self.log = None

@@ -161,6 +161,8 @@ def blockiness(y: np.ndarray) -> float:
     valid = cv2.inRange(g, int(CLIP_LOW) + 1, int(CLIP_HIGH) - 1)
     vals = []
     for axis in (1, 0):
+        if g.shape[axis] < 17 or g.shape[1 - axis] < 1:  # fewer than two 8 px periods
+            continue
         a, b = (g[:, 1:], g[:, :-1]) if axis == 1 else (g[1:, :], g[:-1, :])
         va, vb = (valid[:, 1:], valid[:, :-1]) if axis == 1 else (valid[1:, :], valid[:-1, :])
         v = cv2.bitwise_and(va, vb)
@@ -168,8 +170,6 @@ def blockiness(y: np.ndarray) -> float:
         num = cv2.reduce(d, 1 - axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.float64)
         den = cv2.reduce(v, 1 - axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / 255.0
         n = (num.size // 8) * 8
-        if n < 16:
-            continue
         den8 = den[:n].reshape(-1, 8).sum(axis=0)
         if den8.min() < 16:  # (almost) everything clipped: nothing left to measure
             continue
