@@ -181,3 +181,29 @@ def test_gradio4_value_rules():
     assert g("dropdown", None) is None and g("dropdown", "a", multiselect=True) == ["a"]
     assert g("textbox", None) is None and g("textbox", 3) == "3"
     assert F.gr_update(F.FORGE) == {"__type__": "update"} and F.gr_update(F.A1111)["__type__"] == "generic_update"
+
+
+def test_healed_host_fields_paste_back_without_styles(host):
+    """QFix's on_app_started shim (paste.heal_bare_updates) ends Forge's 500: the Styles field's empty
+    gr.update() becomes None (skipped, as the UI paste treats None), real styles still paste."""
+    from lib_qfix.a1111.paste import heal_bare_updates
+
+    script, comps, _ = _script(host)
+    opts, base = _options()
+    fields = F.host_paste_fields(F.FORGE)
+    original = {f.api: f.function for f in fields if f.api}
+    assert heal_bare_updates(fields) == sum(1 for f in fields if f.api and f.function)
+    assert heal_bare_updates(fields) == 0  # never wrapped twice
+    mentioned: dict[int, object] = {}
+    req = F.request(F.FORGE, infotext=_infotext(opts, base))
+    F.apply_infotext(F.FORGE, req, fields + list(script.infotext_fields), [None, *comps], mentioned)
+    assert req.steps == 20 and req.styles is None
+    assert _parsed([False, *[mentioned.get(i + 1, d) for i, d in enumerate(positional(DEFAULTS))]]) == opts
+    styles = next(f for f in fields if f.api == "styles")
+    assert styles.function({"Styles array": ["warm"]}) == ["warm"]  # what the host parsed from the prompt
+    # the UI: the healed target gives None exactly where the original gave the empty update
+    for f in fields:
+        if f.api in original and original[f.api] is not None:
+            before = original[f.api]({})
+            after = f.function({})
+            assert after == (None if before == F.gr_update(F.FORGE) else before)

@@ -7,7 +7,7 @@ from typing import Any
 
 from modules import script_callbacks
 
-from lib_qfix.a1111.paste import fill_from_preset
+from lib_qfix.a1111.paste import fill_from_preset, heal_bare_updates
 
 
 def fill_missing_on_paste(infotext: str, params: dict[str, Any]) -> None:
@@ -18,10 +18,23 @@ def fill_missing_on_paste(infotext: str, params: dict[str, Any]) -> None:
     fill_from_preset(params)
 
 
+def heal_api_paste(*_: Any) -> None:
+    """``on_app_started`` (the UI, hence every tab's paste fields, exists by then): see
+    :func:`lib_qfix.a1111.paste.heal_bare_updates`. Never raises: a host without these lists is left alone."""
+    from modules import infotext_utils
+
+    try:
+        for tab in infotext_utils.paste_fields.values():
+            heal_bare_updates(tab["fields"])
+    except Exception as e:  # a differently shaped host: paste-back stays as the host does it
+        print(f"QFix: paste fields left as they are ({type(e).__name__}: {e})")
+
+
 def register() -> None:
     from lib_qfix.a1111 import api, settings, tab
 
     script_callbacks.on_ui_settings(settings.on_ui_settings)
     script_callbacks.on_app_started(api.on_app_started)
+    script_callbacks.on_app_started(heal_api_paste)
     script_callbacks.on_infotext_pasted(fill_missing_on_paste)
     script_callbacks.on_ui_tabs(tab.on_ui_tabs)  # the "QFix" folder-filtering tab

@@ -90,3 +90,35 @@ class PasteKey(str):
 def infotext_fields(components: Sequence[Any]) -> list[tuple[Any, str]]:
     """``(component, PasteKey)`` per field, for ``components`` in :data:`FIELDS` order."""
     return [(c, PasteKey(f)) for c, f in zip(components, FIELDS, strict=True)]
+
+
+def _bare_update(value: Any) -> bool:
+    """gradio 4's empty ``gr.update()`` (``{"__type__": "update"}``): "leave the component as is"."""
+    return isinstance(value, dict) and value.get("__type__") == "update" and len(value) == 1
+
+
+def _none_for_bare_update(function: Any) -> Any:
+    def target(params: dict[str, Any]) -> Any:
+        value = function(params)
+        return None if _bare_update(value) else value
+
+    target.qfix_heals = function  # type: ignore[attr-defined]  # marks it: never wrapped twice
+    return target
+
+
+def heal_bare_updates(fields: list[Any]) -> int:
+    """Forge's API answers HTTP 500 to every txt2img request with ``infotext`` and no ``styles``: its
+    own Styles paste field returns gradio 4's empty ``gr.update()``, which ``apply_infotext`` does not
+    unwrap (it knows only gradio 3's ``generic_update``) and then checks with ``isinstance(value,
+    list[str])``. Replace, in place, each API paste field with a callable target by one whose target
+    returns None instead of an empty update: the UI paste (``connect_paste``) turns None into that very
+    ``gr.update()``, so the UI is unchanged, and the API skips the field as it does any absent value.
+    Returns how many fields were wrapped; fields of gradio 3 hosts are wrapped harmlessly (their
+    targets never return the gradio 4 marker)."""
+    wrapped = 0
+    for i, f in enumerate(fields):
+        function = getattr(f, "function", None)
+        if getattr(f, "api", None) and callable(function) and not hasattr(function, "qfix_heals"):
+            fields[i] = type(f)(f.component, _none_for_bare_update(function), api=f.api)
+            wrapped += 1
+    return wrapped
