@@ -10,9 +10,9 @@ from lib_qfix.detect.face_mouth import teeth_verdict
 from lib_qfix.detect.face_skin import MIN_TEXTURE, skin_measures, waxy_verdict
 from lib_qfix.detect.faces import FaceDetector, face_mesh
 from lib_qfix.options import DEFAULTS
+from testkit.distortions import gaussian_blur, jpeg
 from testkit.fixtures_detect import photo
 from testkit.fixtures_parts import fused_teeth, labels, missing_tooth, smooth_skin
-from testkit.distortions import gaussian_blur, jpeg
 
 
 def _mesh(img):

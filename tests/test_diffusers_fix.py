@@ -9,12 +9,13 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from diffusers_support import INFOTEXT, model_dir, options, photo, pipe, write_png
 from PIL import Image
 
 from lib_qfix import diagnose as diagnosis
 from lib_qfix.cli import main
-from lib_qfix.diffusers_host import INSTALL, fix_image
+from lib_qfix.diffusers_host import INSTALL, DiffusersFixer, fix_image
 from lib_qfix.fix import fidelity
 from lib_qfix.fixrun.engine import run_local
 from lib_qfix.fixrun.records import FIXED, UNCHANGED
@@ -66,8 +67,10 @@ def test_a_kept_repair_changes_only_the_masked_face(monkeypatch):
     outside = np.ones(img.shape[:2], bool)
     outside[y0 - 8:y1 + 8, x0 - 8:x1 + 8] = False  # the face box and its feathered edge
     assert np.array_equal(out.image[outside], img[outside])
-    again = fix_image(img, pipe=pipe(), options=opts, prompt="an astronaut", seed=3, diagnose=_planted(img))
-    assert np.array_equal(again.image, out.image)  # the same seed, the same repair
+    again = DiffusersFixer(pipe()).run(img, opts.replace(face_restorer="CodeFormer"), prompt="an astronaut", seed=3,
+                                      diagnose=_planted(img))
+    assert np.array_equal(again.outcome.image, out.image)  # the same seed, the same repair
+    assert again.pairs["QFix fixed"] == "face" and "no restorer outside A1111" in again.pairs["QFix note"]
 
 
 def test_cli_writes_fixed_images_with_a1111_parameters(tmp_path, monkeypatch, capsys):
@@ -132,9 +135,15 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch, capsys)
     (["--model", "/no/such/model"], "--model /no/such/model: no such folder or file"),
     (["--model", "someone/some-model"], "not in the Hugging Face cache while offline"),
     (["--model", "M", "--controlnet", "openpose"], "--controlnet 'openpose' is not allowed"),
+    (["--model", "CKPT"], "a single-file checkpoint needs its diffusers configuration"),
 ])
 def test_bad_models_are_one_line_errors(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    if "CKPT" in argv:
+        from safetensors.torch import save_file
+
+        save_file({"model.diffusion_model.x": torch.zeros(1)}, str(tmp_path / "m.safetensors"))
+        argv = ["--model", str(tmp_path / "m.safetensors")]
     write_png(tmp_path / "in" / "a.png", photo(size=(64, 64)))
     rc = main(["fix", str(tmp_path / "in"), "--out", str(tmp_path / "out"), *argv])
     err = capsys.readouterr().err

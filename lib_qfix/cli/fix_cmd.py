@@ -26,6 +26,7 @@ from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED, UsageError
 from lib_qfix.cli.args import check_output_dir, number, write_or_report
 from lib_qfix.cli.common import add_option_args, resolve_cli_options, resolve_preset_options
 from lib_qfix.cli.fix_support import build_job, collect_tasks, parse_controlnets, progress_bar
+from lib_qfix.cli.judge_support import add_judge_args, configure_judge, print_summary
 from lib_qfix.diffusers_host import missing
 from lib_qfix.filter.manifest import ActionError
 from lib_qfix.fixrun import engine as engines
@@ -54,6 +55,7 @@ def register(sub: Any) -> None:
                    "repeatable")
     g = p.add_argument_group("generation (default: the A1111 parameters stored in each image)")
     add_option_args(g)  # --preset --scorer --set --prompt --no-progress
+    add_judge_args(p)
     g.add_argument("--negative", default=None, help="negative prompt")
     g.add_argument("--seed", type=number(int, 0, 2**64 - 1), default=None, help="seed (default: the image's, else 0)")
     g.add_argument("--steps", type=number(int, 1, 150), default=None, help="sampling steps (default: the "
@@ -93,6 +95,7 @@ def run(args: Any) -> int:
         raise UsageError("--engine ray: ray is not installed; pip install 'ray[data]'")
     options = resolve_cli_options(args, enable=True)
     baseline = resolve_preset_options(args.preset, {})
+    judged = configure_judge(args, options)
     check_output_dir("--out", args.out)
     parse_controlnets(args.controlnet)  # bad flags fail before the model loads
     tasks, skipped = collect_tasks(args.paths, args.out)
@@ -128,6 +131,8 @@ def run(args: Any) -> int:
         if bar is not None:
             bar.close()
         log.close()
+        if judged:
+            print_summary()
     return _finish(args, tasks, records, skipped, len(tasks) - len(todo), time.perf_counter() - t0, complete, broken)
 
 

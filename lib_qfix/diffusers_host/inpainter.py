@@ -127,6 +127,8 @@ class DiffusersInpainter:
         if mask.shape != (h, w):
             raise ValueError(f"mask: shape {mask.shape} does not match the image {(h, w)}")
         box = crop_box(mask, params.padding)
+        if params.denoise <= 0:  # denoising strength 0 repaints nothing
+            return image.copy()
         x0, y0, x1, y1 = box
         size = crop_sample_size(x1 - x0, y1 - y0, params.resolution, params.guide_size)
         crop, crop_mask = np.ascontiguousarray(image[y0:y1, x0:x1]), np.ascontiguousarray(mask[y0:y1, x0:x1])
