@@ -102,16 +102,33 @@ def test_settings_and_callbacks(host):
     shared = host.modules["modules.shared"]
     cb = host.modules["modules.script_callbacks"]
     callbacks.register()
-    assert len(cb.registered["ui_settings"]) == 1 and len(cb.registered["app_started"]) == 1
+    assert len(cb.registered["ui_settings"]) == 1
+    assert [f.__name__ for f in cb.registered["app_started"]] == ["on_app_started", "heal_api_paste"]
+    for fn in cb.registered["app_started"][1:]:
+        fn(None, None)  # a host without paste-field lists: left alone, never raises
     for fn in cb.registered["ui_settings"]:
         fn()
     labels = shared.opts.data_labels
     assert {"qfix_models_dir", "qfix_default_preset", "qfix_save_before", "qfix_scorer_device"} <= set(labels)
     assert all(i.section == ("qfix", "QFix") for i in labels.values())
+    # the client policy is the server's: /sdapi/v1/options cannot change it (A1111's restrict_api)
+    policy = {"qfix_models_dir", "qfix_default_preset", "qfix_scorer_device", "qfix_clip_models",
+              "qfix_clip_weights", "qfix_judge_url", "qfix_judge_model"}
+    assert {k for k, i in labels.items() if getattr(i, "restrict_api", False)} == policy
     assert settings.default_preset() == "default" and settings.models_dir().endswith("qfix")
     shared.opts.qfix_scorer_device = "cpu"
     assert settings.apply_device(DEFAULTS).device == "cpu"
     assert settings.apply_device(DEFAULTS.replace(device="cuda")).device == "cuda"
+
+
+def test_warnings_name_server_folders_without_spelling_them_out(host):
+    from lib_qfix.a1111 import settings
+
+    models = settings.models_dir()
+    text = f"cannot download CLIP weights; put a checkpoint file in {models} or in {host.data_path}/x"
+    public = settings.public_text(text)
+    assert models not in public and str(host.data_path) not in public
+    assert "the QFix models folder" in public and "the WebUI data folder/x" in public
 
 
 def test_paste_fill_ignores_other_infotext(host):

@@ -223,3 +223,16 @@ def test_client_policy_names_the_allowed_resources():
     with pytest.raises(OptionError) as e:
         check_client_options(DEFAULTS.replace(device="cuda"), allowed.__getitem__)
     assert e.value.field == "device" and "'auto', 'cpu'" in e.value.allowed
+
+
+def test_every_text_option_is_bounded():
+    # a request can never make QFix copy an unbounded string into every infotext, PNG and inner pass
+    from lib_qfix.options import validate
+
+    text_fields = [f for f in FIELDS if f.kind in ("str", "choice")]
+    assert text_fields and all(f.max_length is not None for f in text_fields)
+    with pytest.raises(OptionError, match="extra_negative: .*200000 characters.*at most 2000 characters"):
+        validate({"extra_negative": "x" * 200_000})
+    with pytest.raises(OptionError, match="sampler: .*at most 200 characters"):
+        validate({"sampler": "y" * 5000})
+    assert validate({"sampler": "DPM++ 2M"}).sampler == "DPM++ 2M"

@@ -31,6 +31,7 @@ from lib_qfix.a1111.settings import (
     allowed_values,
     apply_device,
     default_preset,
+    public_text,
     server_defaults,
     use_models_dir,
     user_preset_dir,
@@ -157,7 +158,9 @@ def run_report(raw: bytes, detectors: bool) -> dict[str, Any]:
     image = decode_image(text)
     del text
     try:
-        return diagnose(image, options, prompt=prompt, models_dir=use_models_dir()).to_json()
+        report = diagnose(image, options, prompt=prompt, models_dir=use_models_dir()).to_json()
+        report["warnings"] = [public_text(w) for w in report["warnings"]]
+        return report
     except OptionError as e:  # a value only a scorer could judge: still the client's field
         raise _option_error(e) from None
 

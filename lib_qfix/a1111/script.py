@@ -119,7 +119,7 @@ class QFixScript(scripts.Script):
         pairs.update(inpainter.controlnet.finish(index, settings.save_before() and not p.do_not_save_samples))
         notes = list(warnings) + list(outcome.report_before.warnings) + up_notes
         if notes:
-            pairs[WARNINGS] = "; ".join(notes)
+            pairs[WARNINGS] = settings.public_text("; ".join(notes))
         if outcome.changed or up is not None:
             if settings.save_before() and not p.do_not_save_samples:
                 self._save_before(p, pp.image, index)

@@ -51,6 +51,22 @@ def models_dir() -> str:
     return _opt("qfix_models_dir", "") or os.path.join(paths_internal.models_path, "qfix")
 
 
+def public_text(text: str) -> str:
+    """``text`` (a warning that reaches API clients in infotext and route answers) with this server's
+    folders named rather than spelled out: a client must not learn the install path, and cannot use it."""
+    from modules import paths_internal
+
+    places = ((models_dir(), "the QFix models folder (Settings > QFix)"),
+              (str(paths_internal.models_path), "the WebUI models folder"),
+              (str(paths_internal.data_path), "the WebUI data folder"),
+              (str(getattr(paths_internal, "script_path", "")), "the WebUI folder"),
+              (os.path.expanduser("~"), "~"))
+    for path, label in sorted(places, key=lambda p: -len(p[0])):
+        if len(path) > 1:
+            text = text.replace(path, label)
+    return text
+
+
 def user_preset_dir() -> str:
     from modules import paths_internal
 
@@ -171,20 +187,22 @@ def on_ui_settings() -> None:
     from modules import shared
 
     add, info = shared.opts.add_option, shared.OptionInfo
+    # the settings that make the client policy (models folder, allowed CLIP models/weights, device) are
+    # the server's: restrict_api keeps /sdapi/v1/options from changing them (the Settings page still can)
     add("qfix_models_dir", info("", "QFix models folder (CLIP weights, learned prompts; empty: models/qfix)",
-                                section=SECTION))
+                                section=SECTION, restrict_api=True))
     add("qfix_default_preset", info("default", "QFix default preset", gr.Dropdown, _preset_choices,
-                                     section=SECTION))
+                                     section=SECTION, restrict_api=True))
     add("qfix_save_before", info(False, "QFix: also save the image as it was before fixing", section=SECTION))
     add("qfix_scorer_device", info("auto", "QFix scorer device (clients may choose only auto or this one; "
                                            "auto: any device this machine has)", gr.Radio,
-                                   {"choices": list(DEVICES)}, section=SECTION))
+                                   {"choices": list(DEVICES)}, section=SECTION, restrict_api=True))
     add("qfix_clip_models", info(CLIP_MODELS, "QFix: CLIP architectures clients may choose (comma-separated "
                                               "open_clip names; the default preset's is always allowed)",
-                                 section=SECTION))
+                                 section=SECTION, restrict_api=True))
     add("qfix_clip_weights", info(CLIP_WEIGHTS, "QFix: CLIP weights clients may choose (comma-separated open_clip "
                                                 "tags or checkpoint file names in the models folder)",
-                                  section=SECTION))
+                                  section=SECTION, restrict_api=True))
     # the judge's endpoint is the server's choice: not settable through /sdapi/v1/options (restrict_api);
     # the QFIX_JUDGE_URL / _MODEL environment variables win; the key comes only from QFIX_JUDGE_KEY
     add("qfix_judge_url", info("", "QFix LLM judge: OpenAI-compatible API base URL (e.g. http://localhost:11434/v1; "

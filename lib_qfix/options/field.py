@@ -121,7 +121,8 @@ class Field:
             what = "an integer" if self.kind == "int" else "a number"
             return f"allowed: {what} from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
         if self.kind == "choice":
-            extra = " (or another name the host knows)" if self.free_choice else ""
+            extra = (f" (or another name the host knows, at most {self.max_length} characters)"
+                     if self.free_choice else "")
             return "allowed: one of " + ", ".join(repr(c) for c in self.choice_list()) + extra
         if self.max_length is not None:
             return f"allowed: text of at most {self.max_length} characters"
@@ -142,6 +143,8 @@ class Field:
             if not isinstance(value, str):
                 raise OptionError(self.key, value, self.allowed())
             options = self.choice_list()
+            if self.max_length is not None and len(value) > self.max_length:
+                raise OptionError(self.key, value, self.allowed())
             if value in options or self.free_choice:
                 return value
             low = {c.lower(): c for c in options}
@@ -212,6 +215,11 @@ def _fmt(x: float | None) -> str:
 
 _KINDS: dict[Any, str] = {bool: "bool", int: "int", float: "float", str: "str"}
 
+#: caps (characters) for text options declared without their own ``max_length``: a request can never
+#: make QFix copy an unbounded string into every infotext, PNG and inner pass
+TEXT_LENGTH = 2000
+NAME_CHOICE_LENGTH = 200
+
 
 def option(default: T, label: str, help: str, group: str, minimum: float | None = None,
            maximum: float | None = None, step: float | None = None, *, read_by: tuple[str, ...],
@@ -222,6 +230,8 @@ def option(default: T, label: str, help: str, group: str, minimum: float | None 
     """Declare one option as the default of an ``Options`` attribute: ``x: float = option(0.5, ...)``.
     The attribute's annotation is its type; the other facts of its :class:`Field` are kept in the
     dataclass field's metadata (see :class:`Field` for their meaning)."""
+    if isinstance(default, str) and max_length is None:
+        max_length = NAME_CHOICE_LENGTH if choices is not None else TEXT_LENGTH
     facts = dict(label=label, help=help, group=group, minimum=minimum, maximum=maximum, step=step,
                  choices=choices, free_choice=free_choice, multiline=multiline, max_length=max_length,
                  check=check, resource=resource, path_like=path_like, role=role, serves=tuple(serves),
