@@ -220,6 +220,7 @@ def test_infotext_round_trips_options():
     info = outcome_infotext(out, o, DEFAULTS)
     assert info[SCORE_BEFORE] == "0.500" and info[SCORE_AFTER] == "0.900" and info[ROUNDS_USED] == 1
     assert info[FIXED] == "hand×2" and info[NEGATIVE] == "bad hands"
+    assert info["QFix found"] == "hand 2 (2 defects)"  # what was seen, also when nothing is kept
     back = from_infotext({k: str(v) for k, v in info.items()})
     assert back["hand_confidence"] == 0.7 and back["hand_prompt"] == o.hand_prompt and back["enable"] is True
 

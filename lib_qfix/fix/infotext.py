@@ -11,7 +11,9 @@ used`` what a run used). Values are plain str/int/float/bool; the host quotes va
 - ``QFix rejected``: why results were not kept, each reason once (``face lost; not better (...)``);
 - ``QFix score before`` / ``QFix score after`` (0..1, after only when kept), ``QFix fixed``
   (what the kept result repaired), ``QFix rounds used``;
-- ``QFix judge before`` / ``QFix judge after``: the LLM judge's ratings (scorer ``llm-judge`` only).
+- ``QFix judge before`` / ``QFix judge after``: the LLM judge's ratings (scorer ``llm-judge`` only);
+- ``QFix found``: what the input's diagnosis found, per region kind, ok and defective alike
+  (``face 1, hand 2 (1 defect), text 1``), so "did it see the hand?" is answered even when nothing was kept.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from lib_qfix.errors import error_text
 from lib_qfix.fix.outcome import FixOutcome
 from lib_qfix.judge.verdicts import rating_text
 from lib_qfix.options import Options, to_infotext
+from lib_qfix.types import ImageReport
 
 SCORE_BEFORE = "QFix score before"
 SCORE_AFTER = "QFix score after"
@@ -43,13 +46,27 @@ UPSCALED, DETAIL_TILES, UPSCALE_SCORES, UPSCALE_KEPT = (
 CONTROLNET, NOTE = "QFix controlnet", "QFix note"
 #: the LLM judge's ratings of the input and of the kept result (``match 7/10, quality 6/10``; after only when kept)
 JUDGE_BEFORE, JUDGE_AFTER = "QFix judge before", "QFix judge after"
+FOUND = "QFix found"
 RESULT_KEYS = (SCORE_BEFORE, SCORE_AFTER, FIXED, ROUNDS_USED, RESULT, REJECTED, NEGATIVE, ERROR, WARNINGS,
                VERSION, UPSCALED, DETAIL_TILES, UPSCALE_SCORES, UPSCALE_KEPT, CONTROLNET, NOTE, JUDGE_BEFORE,
-               JUDGE_AFTER)
+               JUDGE_AFTER, FOUND)
 
 
 def _q(x: float | None) -> str | None:
     return None if x is None else f"{float(x):.3f}"
+
+
+def found_text(report: ImageReport) -> str | None:
+    """``face 1, hand 2 (1 defect), text 1``: the regions of ``report`` with a box, counted per kind
+    in the order first seen; None when there are none."""
+    counts: dict[str, list[int]] = {}
+    for r in report.regions:
+        if r.box is not None:
+            c = counts.setdefault(r.kind, [0, 0])
+            c[0] += 1
+            c[1] += int(r.is_defect)
+    parts = [f"{k} {n}" + (f" ({d} defect{'s' if d > 1 else ''})" if d else "") for k, (n, d) in counts.items()]
+    return ", ".join(parts) or None
 
 
 def outcome_infotext(outcome: FixOutcome, options: Options,
@@ -57,6 +74,7 @@ def outcome_infotext(outcome: FixOutcome, options: Options,
     """Infotext pairs for one processed image (None values are left out by the host)."""
     out: dict[str, Any] = dict(to_infotext(options, preset_options))
     out[SCORE_BEFORE] = _q(outcome.quality_before)
+    out[FOUND] = found_text(outcome.report_before)
     out[JUDGE_BEFORE] = rating_text(outcome.report_before.signals)
     if outcome.changed:
         out[SCORE_AFTER] = _q(outcome.quality_after)
