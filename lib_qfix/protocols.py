@@ -18,6 +18,16 @@ from lib_qfix.options.fields import CONTROL_MODES as CONTROL_MODES  # re-exporte
 from lib_qfix.types import Region, ScoreResult
 
 
+class PassStopped(Exception):
+    """Raised by an adapter when the user interrupted or skipped the generation during a pass: the
+    pass's output is discarded and the fix loop ends with the best image so far. Not a failure.
+    ``reason``: what the infotext says, e.g. "interrupted" or "skipped"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, eq=False)
 class ControlUnit:
     """One ControlNet unit for an inner pass, host-neutral (the A1111/Forge/diffusers adapters map

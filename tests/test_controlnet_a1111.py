@@ -163,6 +163,8 @@ def test_control_images_are_saved_with_save_before(host, region, monkeypatch):
     _, p, processed = generate(host, fake, {})
     suffixes = [s.get("suffix") for s in host.saved if "suffix" in s]
     assert "-qfix-control-hand-openpose" in suffixes and "-qfix-before" in suffixes
+    before = next(s for s in host.saved if s.get("suffix") == "-qfix-before")
+    assert "Seed: " in before["info"] and "QFix result" not in before["info"]  # the image's own parameters
     saved = next(s for s in host.saved if s.get("suffix") == "-qfix-control-hand-openpose")
     assert np.array_equal(np.asarray(saved["args"][0]), hand_guide(region, (SIZE, SIZE)))
 

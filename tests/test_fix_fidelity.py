@@ -119,6 +119,32 @@ def test_subject_the_detector_cannot_see_is_not_judged_by_presence():
     assert check.measures["presence_before"] == 0.0 and not check.failed
 
 
+def test_a_face_seen_only_in_the_whole_image_is_judged_there():
+    # the real-host case: a small "face" the detector finds in the whole image but not on the crop;
+    # repainted away, it is "face lost", never an unjudged "fixed"
+    face = (60, 60, 76, 76)
+
+    class WholeImageOnly:
+        name = "face"
+
+        def detect(self, image, options, prompt=""):
+            seen = image.shape[:2] == (160, 160) and int(image[68, 68, 0]) >= 200
+            return [Region("face", face, 0.55)] if seen else []
+
+    img = np.full((160, 160, 3), 120, np.uint8)
+    img[60:76, 60:76] = 200
+    mask = np.zeros((160, 160), np.uint8)
+    cv2.circle(mask, (68, 68), 14, 255, -1)
+    gone = img.copy()
+    gone[mask > 0] = 120
+    checker = FidelityChecker(OPTS, detector_for=lambda kind: WholeImageOnly())
+    lost = checker.check(img, gone, mask, Region("face", face, 0.55))
+    assert lost.failed and lost.reason == "face lost" and lost.measures["presence_before"] == 1.0
+    kept = checker.check(img, np.where(mask[..., None] > 0, np.clip(img.astype(int) + 10, 0, 255), img).astype(np.uint8),
+                         mask, Region("face", face, 0.55))
+    assert kept.measures["presence_after"] == 1.0
+
+
 def test_local_stats_measure_what_they_say(astronaut):
     g = luminance(astronaut)
     everywhere = np.ones(g.shape, bool)

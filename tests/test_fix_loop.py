@@ -18,7 +18,7 @@ from lib_qfix.fix.loop import run_fix_loop
 from lib_qfix.fix.merit import FINDING_PENALTY, merit
 from lib_qfix.fix.plan import plan_round, select_regions
 from lib_qfix.options import DEFAULTS, from_infotext
-from lib_qfix.protocols import Inpainter, InpaintParams, RestoreParams
+from lib_qfix.protocols import Inpainter, InpaintParams, PassStopped, RestoreParams
 from lib_qfix.types import DEFECT, OK, ImageReport, Region
 
 H, W = 128, 160
@@ -161,6 +161,28 @@ def test_should_stop_is_honoured():
     inp = RecordingInpainter([1])
     out = run_fix_loop(image(0), opts(), diagnose=diag, inpainter=inp, should_stop=lambda: "interrupted")
     assert inp.calls == [] and out.stopped == "interrupted" and not out.changed
+
+
+def test_an_interrupt_inside_a_pass_ends_the_loop_and_is_no_error():
+    # the user pressed Interrupt while the second pass sampled: nothing of that round is judged or kept
+    class Interrupting(RecordingInpainter):
+        def inpaint(self, image, mask, prompt, negative, seed, params):
+            if len(self.calls) == 1:
+                self.calls.append({})
+                raise PassStopped("interrupted")
+            return super().inpaint(image, mask, prompt, negative, seed, params)
+
+    face = Region("face", (40, 40, 60, 60), 0.9, DEFECT, defects=("asymmetric_eyes",))
+    diag = ScriptedDiagnose({0: report(0.5, HAND, face), 1: report(0.9)})
+    inp = Interrupting([1, 2])
+    out = run_fix_loop(image(0), opts(), diagnose=diag, inpainter=inp)
+    assert out.stopped == "interrupted" and not out.changed and len(inp.calls) == 2
+    assert [a.status for a in out.rounds[0].actions] == ["done", "skipped"]
+    assert ERROR not in outcome_infotext(out, opts()) and diag.calls == [0]  # only the input was diagnosed
+    regen = run_fix_loop(image(0), opts(regenerate=True), diagnose=ScriptedDiagnose({0: report(0.3, BLUR)}),
+                         inpainter=RecordingInpainter([]),
+                         regenerate=lambda *a, **k: (_ for _ in ()).throw(PassStopped("skipped")))
+    assert regen.stopped == "skipped" and not regen.changed
 
 
 def test_face_restorer_only_for_faces():

@@ -216,3 +216,17 @@ def test_upscale_step_reads_only_options_declared_for_it():
     cn_tile = {f.key for f in FIELDS if f.key.startswith("controlnet_tile")} | {"use_controlnet"}
     assert reads == set(read_by("upscale")) | cn_tile
     assert U.wanted(opts()) and not U.wanted(opts(mode="score_only")) and not U.wanted(DEFAULTS)
+
+
+def test_a_model_upscaler_that_silently_resized_is_recorded_as_lanczos():
+    # offline, A1111 answers "R-ESRGAN 4x+" without weights with a plain Lanczos resize: say so
+    class SilentFallback:
+        def upscale(self, image, factor, name):
+            h, w = image.shape[:2]
+            return U.lanczos(image, U.target_size(w, h, factor))
+
+    out = run(opts(upscaler="R-ESRGAN 4x+", detail_pass=False), SilentFallback())
+    assert out.upscaler == "Lanczos" and out.kept == "Lanczos" and out.image.shape == (192, 256, 3)
+    assert len(out.notes) == 1 and "'R-ESRGAN 4x+' gave a plain resize" in out.notes[0]
+    real = run(opts(upscaler="Nearest", detail_pass=False), FakeUpscaler())  # a real upscaler differs
+    assert real.upscaler == "Nearest" and not real.notes

@@ -23,11 +23,14 @@ def heal_api_paste(*_: Any) -> None:
     :func:`lib_qfix.a1111.paste.heal_bare_updates`. Never raises: a host without these lists is left alone."""
     from modules import infotext_utils
 
-    try:
-        for tab in infotext_utils.paste_fields.values():
-            heal_bare_updates(tab["fields"])
-    except Exception as e:  # a differently shaped host: paste-back stays as the host does it
-        print(f"QFix: paste fields left as they are ({type(e).__name__}: {e})")
+    for name, tab in dict(getattr(infotext_utils, "paste_fields", None) or {}).items():
+        fields = tab.get("fields") if isinstance(tab, dict) else None
+        if not isinstance(fields, list):  # e.g. A1111's Extras tab registers no paste fields
+            continue
+        try:
+            heal_bare_updates(fields)
+        except Exception as e:  # a differently shaped host: paste-back stays as the host does it
+            print(f"QFix: {name} paste fields left as they are ({type(e).__name__}: {e})")
 
 
 def register() -> None:

@@ -20,10 +20,10 @@ from lib_qfix.fix.sampling import crop_sample_size
 from lib_qfix.fix.strategy import scaled_steps
 from lib_qfix.imageio import to_rgb_array
 from lib_qfix.masks import mask_bbox
-from lib_qfix.protocols import InpaintParams
+from lib_qfix.protocols import InpaintParams, PassStopped
 
 
-class PassInterrupted(RuntimeError):
+class PassInterrupted(PassStopped):
     """The user pressed Interrupt or Skip; the pass's output is discarded."""
 
 

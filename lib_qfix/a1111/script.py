@@ -128,10 +128,13 @@ class QFixScript(scripts.Script):
 
     @staticmethod
     def _save_before(p: Any, before: Any, index: int) -> None:
-        from modules import images, shared
+        from modules import images, processing, shared
 
         try:
+            # the image's own generation parameters (its QFix keys are not set yet), so the copy can be
+            # pasted back and re-created; without info= A1111 writes the text "None"
+            info = processing.create_infotext(p, p.all_prompts, p.all_seeds, p.all_subseeds, index=index)
             images.save_image(before, p.outpath_samples, "", p.all_seeds[index], p.all_prompts[index],
-                              shared.opts.samples_format, p=p, suffix="-qfix-before")
+                              shared.opts.samples_format, info=info, p=p, suffix="-qfix-before")
         except Exception as e:  # saving the "before" copy is a convenience; the fix still counts
             log.warning("QFix: could not save the before image: %s", e)

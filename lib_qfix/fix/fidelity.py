@@ -156,11 +156,24 @@ class FidelityChecker:
 
         ref = [(b, c) for b, c in boxes(before) if _relation(box, b) == "same"]
         measures["presence_before"] = float(bool(ref))
-        if not ref:
-            return 0.0, ""  # the detector does not see it on the crop: it cannot judge the result
-        best, conf = max(ref, key=lambda bc: (iou(bc[0], box), bc[1]))
+        if ref:
+            best, conf = max(ref, key=lambda bc: (iou(bc[0], box), bc[1]))
+            after_boxes = boxes(after)
+        else:  # not seen on the crop (a small subject may need the whole image): judge on whole images,
+            # so "it vanished" is never an unjudged "fixed"; unseen there too, presence cannot judge
+            def whole(image: np.ndarray) -> list[tuple[Box, float]]:
+                return [(r.box, float(r.confidence)) for r in det.detect(image, self.options, self.prompt)
+                        if r.box is not None]
+
+            own = region.box
+            full = [(b, c) for b, c in whole(before) if _relation(own, b) == "same"]
+            measures["presence_before"] = float(bool(full))
+            if not full:
+                return 0.0, ""
+            best, conf = max(full, key=lambda bc: (iou(bc[0], own), bc[1]))
+            after_boxes = whole(after)
         # as sure as before, within a factor: a weak "face" in painted noise is not the face
-        found = {_relation(best, b) for b, c in boxes(after) if c >= KEEP_CONFIDENCE * conf}
+        found = {_relation(best, b) for b, c in after_boxes if c >= KEEP_CONFIDENCE * conf}
         measures["presence_after"] = float("same" in found)
         if "same" in found:
             return 0.0, ""

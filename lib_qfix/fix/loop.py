@@ -34,7 +34,7 @@ from lib_qfix.fix.plan import FixGroup, plan_round
 from lib_qfix.fix.strategy import regenerate_plan, strategy_table, strategy_units
 from lib_qfix.options import Options
 from lib_qfix.prompts.negatives import additions_for_regions, merge_negative
-from lib_qfix.protocols import FaceRestorer, Inpainter, InpaintParams, RestoreParams
+from lib_qfix.protocols import FaceRestorer, Inpainter, InpaintParams, PassStopped, RestoreParams
 from lib_qfix.types import ImageReport
 
 Diagnose = Callable[[np.ndarray], ImageReport]
@@ -134,8 +134,13 @@ def _regenerate_phase(search: _Search, options: Options, diagnose: Diagnose, reg
             return stop or ""
         neg = merge_negative(negative, additions_for_regions(plan.regions, options))
         new_prompt = merge_negative(prompt, [(w, 1.0) for w in plan.keywords])
-        action, out = _attempt(FixAction("regenerate", (), new_prompt, neg, seed),
-                               partial(regenerate, neg, seed, prompt=new_prompt, steps_scale=plan.steps_scale))
+        planned = FixAction("regenerate", (), new_prompt, neg, seed)
+        try:
+            action, out = _attempt(planned, partial(regenerate, neg, seed, prompt=new_prompt,
+                                                    steps_scale=plan.steps_scale))
+        except PassStopped as e:  # the user stopped the generation: record it, judge nothing
+            search.judge([replace(planned, status=SKIPPED, reason=e.reason)], None, diagnose)
+            return e.reason
         search.judge([action], out, diagnose)
     return ""
 
@@ -162,8 +167,13 @@ def _inpaint_phase(search: _Search, options: Options, diagnose: Diagnose, inpain
                 continue
             units = control_units(g.kind, g.regions, options, img.shape[1], img.shape[0])
             guided = replace(inpaint, units=strategy_units(g.strategy, units))
-            action, out = _attempt(planned, partial(inpainter.inpaint, img, g.mask, g.prompt, g.negative,
-                                                    seed + r, guided))
+            try:
+                action, out = _attempt(planned, partial(inpainter.inpaint, img, g.mask, g.prompt, g.negative,
+                                                        seed + r, guided))
+            except PassStopped as e:  # the user stopped the generation: this round's passes are discarded
+                actions.append(replace(planned, status=SKIPPED, reason=e.reason))
+                search.judge(actions, None, diagnose)
+                return e.reason
             if out is not None and g.kind == "face" and restorer is not None and restore.enabled:
                 action, out = _restore(action, out, g, restorer, restore)
             if out is not None:
@@ -191,9 +201,12 @@ def _restore(action: FixAction, out: np.ndarray, group: FixGroup, restorer: Face
 
 
 def _attempt(planned: FixAction, call: Callable[[], np.ndarray]) -> tuple[FixAction, np.ndarray | None]:
-    """Run one pass; a failure becomes a FAILED action with its reason, never an exception."""
+    """Run one pass; a failure becomes a FAILED action with its reason, never an exception
+    (:class:`PassStopped`, the user stopping the generation, is not a failure: it propagates)."""
     try:
         out = call()
+    except PassStopped:
+        raise
     except Exception as e:
         return replace(planned, status=FAILED, reason=error_text(e)), None
     if out is None:

@@ -84,8 +84,16 @@ def decide(original: ImageReport, best: ImageReport, after: ImageReport | None,
     if not keep_best:
         return Decision(True)
     if original.quality is not None and after.quality < original.quality:
-        return Decision(False, f"score below the original ({after.quality:.3f} < {original.quality:.3f})")
+        return Decision(False, f"score below the original ({_pair(after.quality, original.quality)})")
     m_after, m_best = merit(after, checks), merit(best)
     if not m_after > m_best + min_improvement + SCORE_RESOLUTION:
         return Decision(False, f"not better (merit {m_after:.3f} vs {m_best:.3f})")
     return Decision(True)
+
+
+def _pair(low: float, high: float) -> str:
+    """``low < high`` with as many decimals as it takes to show they differ (3 to 6)."""
+    for digits in range(3, 7):
+        if f"{low:.{digits}f}" != f"{high:.{digits}f}":
+            break
+    return f"{low:.{digits}f} < {high:.{digits}f}"

@@ -201,7 +201,21 @@ def _upscale(upscaler: Upscaler, image: np.ndarray, factor: float, name: str, si
     if out.ndim != 3 or out.shape[2] != 3 or out.dtype != np.uint8:
         notes.append(f"upscaler {name!r} returned {out.dtype} {out.shape}; {LANCZOS} used")
         return None
-    return lanczos(out, size)
+    out = lanczos(out, size)
+    if name.strip().lower() != LANCZOS.lower() and _plain_resize(out, lanczos(image, size)):
+        # A1111 answers a model upscaler whose weights cannot load with a plain Lanczos resize, silently
+        notes.append(f"upscaler {name!r} gave a plain resize (its model did not load: the WebUI log says "
+                     f"why); recorded as {LANCZOS}")
+        return None
+    return out
+
+
+#: mean absolute difference (0..255 levels) under which an upscaler's output is a plain Lanczos resize
+PLAIN_RESIZE_LEVELS = 1.5
+
+
+def _plain_resize(out: np.ndarray, reference: np.ndarray) -> bool:
+    return float(np.abs(out.astype(np.int16) - reference.astype(np.int16)).mean()) < PLAIN_RESIZE_LEVELS
 
 
 def _detail(image: np.ndarray, grid: TileGrid, params: UpscaleParams, options: Options, inpainter: Inpainter,
