@@ -10,12 +10,12 @@ file is checked against the sha256 in the labels before use.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,8 +132,8 @@ def _download(source: dict, folder: Path) -> Path:
             ["--no-binary", ":all:", "--no-build-isolation"]
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", *binary, "-d", str(folder),
                         f"{source['package']}=={source['version']}"], check=True)
-        stem = source["package"].replace("-", "_").lower()
-        hits = [p for p in folder.iterdir() if p.name.lower().replace("-", "_").startswith(f"{stem}-{source['version']}")]
+        stem = f"{source['package']}_{source['version']}".replace("-", "_").lower()
+        hits = [p for p in folder.iterdir() if p.name.lower().replace("-", "_").startswith(stem)]
     else:
         subprocess.run(["apt-get", "download", source["package"]], cwd=folder, check=True)
         hits = sorted(folder.glob(f"{source['package']}_*.deb"))
@@ -142,41 +142,50 @@ def _download(source: dict, folder: Path) -> Path:
     return hits[-1]
 
 
-def _extract(archive: Path, member: str, target: Path) -> None:
+def _extract(archive: Path, members: dict[str, Path]) -> None:
+    """Write each archive member (path inside it) to its target file, in one pass over the archive."""
     if archive.suffix in (".whl", ".zip"):
         with zipfile.ZipFile(archive) as z:
-            target.write_bytes(z.read(member))
-    elif archive.suffix == ".deb":
-        with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run(["dpkg-deb", "-x", str(archive), tmp], check=True)
-            target.write_bytes((Path(tmp) / member).read_bytes())
+            for member, target in members.items():
+                target.write_bytes(z.read(member))
+        return
+    if archive.suffix == ".deb":
+        # the data part of a .deb as one tar stream, without unpacking all of it to disk
+        tar_bytes = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(archive)], check=True,
+                                   capture_output=True).stdout
+        opened = tarfile.open(fileobj=io.BytesIO(tar_bytes))
     else:
-        with tarfile.open(archive) as t:
-            f = t.extractfile(member)
-            if f is None:
-                raise FileNotFoundError(f"{member} in {archive}")
-            target.write_bytes(f.read())
+        opened = tarfile.open(archive)
+    with opened as t:
+        for m in t:
+            out = members.get(m.name.removeprefix("./"))
+            f = t.extractfile(m) if out is not None else None
+            if out is not None and f is not None:
+                out.write_bytes(f.read())
 
 
 def fetch() -> list[str]:
     """Download and extract every labelled photo that is not in the cache yet; returns problems."""
     data = labels()
     entries = list(data["photos"].values()) + list(data["negatives"].values())
-    todo = [e for e in entries if e["source"]["kind"] in ("pypi", "debian") and path_of(e) is None]
-    problems = []
-    archives: dict[tuple, Path] = {}
-    cache_dir().mkdir(parents=True, exist_ok=True)
-    for e in todo:
+    groups: dict[tuple, list[dict]] = {}
+    for e in entries:
         s = e["source"]
-        key = (s["kind"], s["package"], s.get("version"), s.get("dist"))
+        if s["kind"] in ("pypi", "debian") and path_of(e) is None:
+            groups.setdefault((s["kind"], s["package"], s.get("version"), s.get("dist")), []).append(e)
+    problems = []
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    for key, group in groups.items():
         try:
-            if key not in archives:
-                archives[key] = _download(s, cache_dir() / "archives" / "-".join(str(k) for k in key if k))
-            _extract(archives[key], s["member"], _cached(e))
-        except (OSError, subprocess.CalledProcessError, KeyError) as err:
-            problems.append(f"{s['member']}: {err}")
+            archive = _download(group[0]["source"], cache_dir() / "archives" / "-".join(str(k) for k in key if k))
+            _extract(archive, {e["source"]["member"]: _cached(e) for e in group})
+        except (OSError, subprocess.CalledProcessError, tarfile.TarError, KeyError) as err:
+            problems.append(f"{key[1]}: {err}")
             continue
-        if _sha256(_cached(e)) != e["sha256"]:
-            problems.append(f"{s['member']}: sha256 differs from the label file")
-            _cached(e).unlink()
+        for e in group:
+            if not _cached(e).is_file():
+                problems.append(f"{e['source']['member']}: not in the archive")
+            elif _sha256(_cached(e)) != e["sha256"]:
+                problems.append(f"{e['source']['member']}: sha256 differs from the label file")
+                _cached(e).unlink()
     return problems

@@ -113,3 +113,26 @@ def test_turned_head_is_not_judged_for_eye_symmetry(det, photos):
     found = det.detect(camera, DEFAULTS)
     assert len(found) == 1 and "asymmetric_eyes" not in found[0].defects
     assert head_yaw(face_mesh(camera, found[0].box)) > MAX_YAW
+
+
+def test_a_small_face_is_kept_only_when_a_mesh_confirms_it(det, coffee, astronaut, monkeypatch):
+    """Faces under 48 px get no mesh for verdicts, but one must confirm them: MediaPipe's detector
+    scores circuit-board details and the backs of heads 0.74-0.76 as ~20 px faces."""
+    import lib_qfix.detect.faces as faces_module
+    from lib_qfix.detect.face_boxes import RawFace
+
+    canvas = cv2.resize(coffee, (512, 512))
+    small = cv2.resize(astronaut, (128, 128), interpolation=cv2.INTER_AREA)  # face ~28 px
+    canvas[300:428, 40:168] = small
+    x0, y0, x1, y1 = FACE_LABELS["astronaut"]
+    real = (40 + x0 / 4, 300 + y0 / 4, 40 + x1 / 4, 300 + y1 / 4)
+    fake = (380.0, 100.0, 410.0, 130.0)  # a patch of the coffee table, scored as a sure face
+    kps = ((0.0, 0.0),) * 6
+    monkeypatch.setattr(faces_module, "detect_face_boxes",
+                        lambda image, conf: (RawFace(real, 0.8, kps, "full"), RawFace(fake, 0.95, kps, "full")))
+    found = det.detect(canvas, DEFAULTS)
+    assert [iou(r.box, real) > 0.8 for r in found] == [True], [r.box for r in found]
+    assert "small_face" in found[0].defects and found[0].polygon is None  # still a box mask, no eye verdicts
+    # past MAX_CONFIRM_FACES, the confidence rule decides instead (no mesh call)
+    monkeypatch.setattr(faces_module, "MAX_CONFIRM_FACES", 0)
+    assert len(det.detect(canvas, DEFAULTS)) == 2

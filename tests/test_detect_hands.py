@@ -47,7 +47,9 @@ def test_no_hands_in_clean_photos(det, coffee, astronaut):
 
 
 def test_hand_cut_by_the_frame(det, hand_on_coffee):
-    cut = np.ascontiguousarray(hand_on_coffee[195:, :])  # fingertips cut off at the top
+    # fingertips and the top of the fingers cut off (at 195-200 the tips sit 2-6 px inside the frame,
+    # where the 1 % margin decides by a pixel which way a landmark set falls)
+    cut = np.ascontiguousarray(hand_on_coffee[210:, :])
     found = det.detect(cut, DEFAULTS)
     assert found and "cropped_hand" in found[0].defects and found[0].verdict == "defect"
     assert not any("cropped_hand" in r.defects for r in det.detect(cut, DEFAULTS.replace(detect_cropping=False)))

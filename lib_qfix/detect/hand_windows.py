@@ -1,0 +1,72 @@
+"""Where the hand detector looks besides the whole frame: hand-scale windows around each person.
+
+MediaPipe's palm detector sees every input at 192 px, so a hand must span roughly 1/7-1/4 of the
+input to be found. A hand is ~0.5-1 face side long, so around each detected face QFix covers the
+person's region (3.2 face widths either side, 1.2 face heights above to 4.5 below the face centre,
+where hands usually are) with square windows of :data:`WINDOW_FACES` face sides, evenly spaced
+with gaps of at most :data:`WINDOW_STEP` of a side (so a hand on a seam is whole in a neighbour).
+One person gets 2x2 windows; neighbours in a group share windows (IoU > 0.6 dropped), at most
+:data:`MAX_WINDOWS` in all (bench/detect.py's rendered group scenes of 4-12 people: hand recall 0.64
+with up to 6 people and 16 windows, 0.85 with up to 12 people and 12 windows, at ~1.4x the CPU).
+
+A window longer than :data:`CROP_MAX_FRACTION` of the image side is skipped: it would enlarge
+nothing (a single portrait at 512 px gets no windows, only the whole-frame pass). A skin-colour gate
+(skip windows with no skin outside the faces) was measured and dropped: on the fixture backgrounds
+(coffee, wood, rocket) 64 of 70 windows passed it, so it saved nothing.
+
+More than :data:`MAX_PEOPLE` faces: a 2x2 grid of tiles over the image instead (the tiles cover it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lib_qfix.detect.face_boxes import grid_tiles
+from lib_qfix.detect.nms import iou, to_int_box
+from lib_qfix.types import box_area
+
+Box = tuple[int, int, int, int]
+FloatBox = tuple[float, float, float, float]
+
+MAX_PEOPLE = 12
+#: a person's region around the face centre, in face widths (sideways) and heights (above, below)
+REGION_SIDE = 3.2
+REGION_ABOVE = 1.2
+REGION_BELOW = 4.5
+CROP_MAX_FRACTION = 0.7
+#: window side in face sides, and the largest gap between window starts as a fraction of the side
+WINDOW_FACES = 3.6
+WINDOW_STEP = 0.8
+#: the cap keeps a group's cost near a dozen passes; largest faces first (smallest first found fewer
+#: hands: bench/detect.py's group scenes 42/55 against 47/55)
+MAX_WINDOWS = 12
+
+
+def _starts(lo: float, hi: float, side: float) -> list[float]:
+    """Evenly spaced window starts covering [lo, hi) with windows of ``side``; gaps <= WINDOW_STEP x side."""
+    n = max(1, int(np.ceil((hi - lo - side) / (WINDOW_STEP * side) - 1e-9)) + 1)
+    return [lo + (hi - lo - side) * i / max(n - 1, 1) for i in range(n)]
+
+
+def hand_windows(face_boxes: list[FloatBox], width: int, height: int) -> list[Box]:
+    """Windows for ``face_boxes`` (pixels) in a ``width`` x ``height`` image, largest faces first, at
+    most :data:`MAX_WINDOWS`; see the module doc."""
+    if len(face_boxes) > MAX_PEOPLE:
+        return grid_tiles(width, height)
+    limit = CROP_MAX_FRACTION * max(width, height)
+    out: list[Box] = []
+    for x0, y0, x1, y1 in sorted(face_boxes, key=lambda b: -box_area(b)):
+        fw, fh = x1 - x0, y1 - y0
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        rx0, ry0, rx1, ry1 = to_int_box((cx - REGION_SIDE * fw, cy - REGION_ABOVE * fh, cx + REGION_SIDE * fw,
+                                         cy + REGION_BELOW * fh), width, height)
+        side = WINDOW_FACES * max(fw, fh)
+        sx, sy = min(side, rx1 - rx0), min(side, ry1 - ry0)
+        if max(sx, sy) > limit or min(sx, sy) < 32:
+            continue
+        for x in _starts(rx0, rx1, sx):
+            for y in _starts(ry0, ry1, sy):
+                win = to_int_box((x, y, x + sx, y + sy), width, height)
+                if len(out) < MAX_WINDOWS and not any(iou(win, k) > 0.6 for k in out):
+                    out.append(win)
+    return out
