@@ -105,3 +105,37 @@ def test_flag_stars_are_not_text_but_the_name_tag_is(det, grace_hopper):
     regions = det.detect(grace_hopper, DEFAULTS)
     assert not [r for r in regions if r.box[2] < 200 and r.box[3] < 330], regions
     assert any(r.kind == "text" and r.box[1] > 450 for r in regions), regions
+
+
+# --- the model run directly, and its 8-bit version ------------------------------------------------
+
+def test_the_int8_model_is_used_and_made_from_the_installed_float_model(det, poster):
+    from lib_qfix.detect import text_model
+
+    det.detect(poster, DEFAULTS)
+    model = det._det_model()
+    assert model is not None and model.model_path == str(text_model.INT8_MODEL)
+    assert text_model.int8_for(text_model.source_model_path()) == text_model.INT8_MODEL
+
+
+def test_int8_and_float_models_find_the_same_lines(det, poster, monkeypatch):
+    from lib_qfix.detect import text_model
+
+    case = next(c for c in watermark_cases() if c.name == "wm-0.4-22-1")
+    monkeypatch.setattr(text_model, "USE_INT8", False)
+    flt = TextDetector()
+    for img in (poster, case.image):
+        a, b = det.detect(img, DEFAULTS), flt.detect(img, DEFAULTS)
+        assert [r.defects for r in a] == [r.defects for r in b]
+        assert all(iou(x.box, y.box) > 0.7 and abs(x.confidence - y.confidence) < 0.1 for x, y in zip(a, b, strict=True))
+    assert flt._det_model().model_path == str(text_model.source_model_path())
+
+
+def test_an_int8_model_made_from_another_float_model_is_not_used(tmp_path, monkeypatch):
+    from lib_qfix.detect import text_model
+
+    other = tmp_path / "other.onnx"
+    other.write_bytes(b"not the model the int8 one was made from")
+    assert text_model.int8_for(other) is None
+    monkeypatch.setattr(text_model, "INT8_PROVENANCE", tmp_path / "missing.json")
+    assert text_model.int8_for(text_model.source_model_path()) is None

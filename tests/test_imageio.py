@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from lib_qfix.filter import decode as fdecode
-from lib_qfix.imageio import ImageLoadError, decode_bytes, load_image
+from lib_qfix.imageio import ImageLoadError, decode_bytes, load_image, load_working, to_rgb_array
 
 
 def exif_block(entries: list[tuple[int, int, int, bytes]]) -> bytes:
@@ -66,7 +66,7 @@ def test_mode_i_png_and_tiff_use_the_declared_range(coffee, monkeypatch):
     # a 16-bit grey PNG opens as mode "I" under Pillow < 10 (A1111 ships 9.5): still /257
     img = Image.fromarray(dark8.astype(np.int32) * 257)
     assert img.mode == "I"
-    assert np.array_equal(fdecode.to_rgb_array(img)[..., 0], dark8)
+    assert np.array_equal(to_rgb_array(img)[..., 0], dark8)
     # a signed 32-bit TIFF declares 0..2^31-1: a small-valued one is black, not stretched
     tif = encode(Image.fromarray(dark8.astype(np.int32) * 257), "TIFF")
     opened = Image.open(io.BytesIO(tif))
@@ -161,3 +161,25 @@ def test_check_rgb_names_the_image_what_it_is_and_what_is_expected(bad, match):
         check_rgb(bad, "img", min_side=8)
     ok = np.zeros((8, 8, 3), np.uint8)[:, ::-1]
     assert check_rgb(ok, "img", min_side=8).flags["C_CONTIGUOUS"]
+
+
+def test_load_working_decodes_large_jpegs_small_with_the_original_size(tmp_path, coffee):
+    big = np.asarray(Image.fromarray(coffee).resize((2400, 1600), Image.Resampling.BICUBIC))
+    p = tmp_path / "big.jpg"
+    Image.fromarray(big).save(p, quality=90)
+    img, w, h = load_working(p, work_side=512)
+    assert (w, h) == (2400, 1600) and img.shape == (341, 512, 3)
+    # JPEG draft decoding (DCT-scaled) stays close to resizing the full decode
+    ref = np.asarray(Image.fromarray(load_image(p)).resize((512, 341), Image.Resampling.BOX))
+    assert np.abs(img.astype(int) - ref.astype(int)).mean() < 3
+    # EXIF orientation 6 (rotate 90): the size is the upright one
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(big).save(p, quality=90, exif=exif.tobytes())
+    img, w, h = load_working(p, work_side=512)
+    assert (w, h) == (1600, 2400) and img.shape == (512, 341, 3)
+    # small images and work_side 0 are read as they are
+    full, w, h = load_working(p, work_side=0)
+    assert full.shape == (2400, 1600, 3) and np.array_equal(full, load_image(p))
+    with pytest.raises(ImageLoadError, match="not a file"):
+        load_working(tmp_path / "missing.jpg")

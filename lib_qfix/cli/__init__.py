@@ -15,6 +15,7 @@ import sys
 from typing import NoReturn
 
 from lib_qfix import __version__
+from lib_qfix.cli import deferred
 
 #: subcommand modules, in help order (a module that is not there yet is skipped)
 SUBCOMMANDS = ("score", "diagnose", "filter", "fix", "presets", "schema", "train")
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    deferred.install()  # this process only: MediaPipe's drawing and audio modules load on first use
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

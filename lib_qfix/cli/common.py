@@ -130,12 +130,14 @@ def progress(items: list[Path], args, desc: str) -> Iterator[Path]:
     yield from tqdm(items, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True)
 
 
-def each_image(paths: list[Path], args, desc: str) -> Iterator[tuple[Path, np.ndarray | None, str | None]]:
-    """(path, image, error) for every path; unreadable files give (path, None, message): any
-    exception while reading one file is that file's error, the batch goes on."""
+def each_image(paths: list[Path], args, desc: str,
+               loader: Callable[[Path], np.ndarray] | None = None) -> Iterator[tuple[Path, np.ndarray | None, str | None]]:
+    """(path, image, error) for every path, read by ``loader`` (default :func:`load_image`);
+    unreadable files give (path, None, message): any exception while reading one file is that
+    file's error, the batch goes on."""
     for path in progress(paths, args, desc):
         try:
-            image = load_image(path)
+            image = (loader or load_image)(path)
         except ImageLoadError as e:
             yield path, None, str(e)
         except Exception as e:  # never lose the batch to one file
@@ -155,7 +157,8 @@ def write_json(data: Any, target: str | None) -> None:
 
 
 def run_reports(paths: list[Path], args, desc: str, make: Callable[[np.ndarray, Path], Any],
-                on_each: Callable[[Any, np.ndarray | None], None] | None = None) -> tuple[list[Any], int]:
+                on_each: Callable[[Any, np.ndarray | None], None] | None = None,
+                loader: Callable[[Path], np.ndarray] | None = None) -> tuple[list[Any], int]:
     """Apply ``make(image, path) -> ImageReport`` to every image; returns (reports, n_failed).
 
     ``on_each(report, image)`` sees each result while its image is still in memory (``image`` is
@@ -163,7 +166,7 @@ def run_reports(paths: list[Path], args, desc: str, make: Callable[[np.ndarray, 
     ``error``; the batch goes on.
     """
     reports, failed = [], 0
-    for path, image, err in each_image(paths, args, desc):
+    for path, image, err in each_image(paths, args, desc, loader):
         report = None
         if err is None:
             try:

@@ -4,15 +4,20 @@ score, detect and judge every image; suggest a weighted negative.
 Overlays keep each image's path relative to the argument it came from, plus ``.overlay.jpg``
 (``DIR/sub/a.jpg.overlay.jpg``), so ``a.jpg`` and ``a.png``, or two folders' ``x.jpg``, never share a
 file (a name two arguments share gets ``-2``, ``-3``…).
+
+Large photos are read at ``--work-size`` (long side, default 1024 px; JPEGs in draft mode) and every
+scorer and detector runs once on that copy; the reports give sizes and boxes in the original's
+pixels, overlays and HTML cards show the working copy.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED
-from lib_qfix.cli.args import check_output_dir, check_output_file, write_or_report
+from lib_qfix.cli.args import check_output_dir, check_output_file, number, write_or_report
 from lib_qfix.cli.common import (
     add_option_args,
     collect_entries,
@@ -24,9 +29,11 @@ from lib_qfix.cli.common import (
 from lib_qfix.cli.judge_support import add_judge_args, configure_judge, print_summary, prompt_for, run_judged
 from lib_qfix.diagnose import diagnose
 from lib_qfix.fileio import atomic_write_bytes
+from lib_qfix.imageio import WORK_SIDE, load_working
 from lib_qfix.judge.verdicts import judge_findings, rating_text
 from lib_qfix.report.html import make_card, write_report
 from lib_qfix.report.overlay import draw_regions
+from lib_qfix.working import regions_at, report_at
 
 OVERLAY_SUFFIX = ".overlay.jpg"
 
@@ -38,6 +45,8 @@ def register(sub) -> None:
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     p.add_argument("--overlays", metavar="DIR", help="write each image with its regions drawn "
                    "(DIR/<relative path>.overlay.jpg)")
+    p.add_argument("--work-size", type=number(int, 0, 100_000), default=WORK_SIDE,
+                   help=f"long side in pixels large images are diagnosed at (0 = full size; default {WORK_SIDE})")
     add_option_args(p)
     add_judge_args(p)
     p.set_defaults(func=run)
@@ -77,21 +86,32 @@ def run(args) -> int:
     overlay_errors: list[str] = []
 
     def on_each(report, image) -> None:
+        # regions as drawn on ``image``, the working copy the report was made on
+        drawn = regions_at(report, image.shape[1], image.shape[0]) if image is not None else report.regions
         if args.html:
-            cards.append(make_card(report, image))
+            cards.append(make_card(replace(report, regions=drawn), image))
         if overlay_dir is not None and image is not None:
             target = overlay_dir / names[Path(report.path)]
             try:
-                save_overlay(image, report.regions, target)
+                save_overlay(image, drawn, target)
             except OSError as e:  # one overlay that cannot be written never ends the batch
                 overlay_errors.append(f"qfix: error: --overlays {target}: cannot write ({e.strerror or e})")
 
     if judged:  # judge calls overlap across images
         reports, failed = run_judged([p for p, _ in entries], args, "diagnose", options, on_each)
     else:
-        reports, failed = run_reports(
-            [p for p, _ in entries], args, "diagnose",
-            lambda image, path: diagnose(image, options, prompt=prompt_for(path, args), path=str(path)), on_each)
+        sizes: dict[Path, tuple[int, int]] = {}  # original (width, height) of each working copy
+
+        def load(path: Path):
+            image, w, h = load_working(path, args.work_size)
+            sizes[path] = (w, h)
+            return image
+
+        def make(image, path: Path):
+            report = diagnose(image, options, prompt=prompt_for(path, args), path=str(path))
+            return report_at(report, *sizes.pop(path, (image.shape[1], image.shape[0])))
+
+        reports, failed = run_reports([p for p, _ in entries], args, "diagnose", make, on_each, loader=load)
     ok = True
     if args.json:
         ok = write_or_report("--json", args.json, lambda: write_json([r.to_json() for r in reports], args.json))

@@ -10,27 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-from lib_qfix.imageio import (
-    MAX_PIXELS,
-    ImageLoadError,
-    apply_orientation,
-    check_size,
-    orientation,
-    reading,
-    to_8bit,
-    to_rgb_array,
-    white_level,
-)
+from lib_qfix.imageio import MAX_PIXELS, WORK_SIDE, ImageLoadError, decode_working
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 THUMB_SIDE = 160
-WORK_SIDE = 1024
 
 
 @dataclass(frozen=True)
@@ -72,24 +60,7 @@ def decode_bytes(data: bytes, path: str, *, work_side: int = WORK_SIDE, max_pixe
                  thumb_side: int = THUMB_SIDE) -> Decoded:
     """Decode ``data`` (the bytes of ``path``); raises :class:`ImageLoadError` for corrupt,
     non-image or oversized files."""
-    with reading(path), Image.open(io.BytesIO(data)) as img:
-        w, h = img.size
-        check_size(path, (w, h), max_pixels)
-        orient, white = orientation(img), white_level(img)  # before resizing drops the tags
-        scale = 1.0
-        if work_side and max(w, h) > work_side:
-            scale = work_side / max(w, h)
-            tw, th = max(1, round(w * scale)), max(1, round(h * scale))
-            if img.format == "JPEG":
-                img.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
-            # 16/32-bit grey cannot be resized by PIL: scale to 8 bits by the format's range first
-            img = to_8bit(img, white).resize((tw, th), Image.Resampling.BILINEAR, reducing_gap=None)
-        else:
-            img.load()
-        img = apply_orientation(img, orient)
-        if orient in (5, 6, 7, 8):
-            w, h = h, w
-        arr = to_rgb_array(img, white)
+    arr, w, h = decode_working(io.BytesIO(data), path, work_side, max_pixels)
     import cv2  # cv2's area resize is several times faster than PIL's for these small outputs
 
     h0, w0 = arr.shape[:2]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+import cv2
+
 from lib_qfix.filter.job import RunConfig, Task, score_files
 from lib_qfix.filter.records import ImageRecord
 from lib_qfix.options import Options
@@ -20,9 +22,11 @@ _scorer: Any = None
 
 
 def init_worker(options: Options) -> None:
-    """Pool initializer: ignore Ctrl-C and build the scorer once per process."""
+    """Pool initializer: ignore Ctrl-C, one OpenCV thread, build the scorer once per process."""
     global _scorer
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the pool already has a process per core: OpenCV's own threads would only contend for them
+    cv2.setNumThreads(1)
     _scorer, _ = scorer_for(options)
 
 

@@ -167,8 +167,8 @@ def blockiness(y: np.ndarray) -> float:
         va, vb = (valid[:, 1:], valid[:, :-1]) if axis == 1 else (valid[1:, :], valid[:-1, :])
         v = cv2.bitwise_and(va, vb)
         d = cv2.bitwise_and(cv2.absdiff(a, b), v)
-        num = cv2.reduce(d, 1 - axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.float64)
-        den = cv2.reduce(v, 1 - axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / 255.0
+        num = d.sum(axis=1 - axis, dtype=np.int64).astype(np.float64)
+        den = v.sum(axis=1 - axis, dtype=np.int64) / 255.0
         n = (num.size // 8) * 8
         den8 = den[:n].reshape(-1, 8).sum(axis=0)
         if den8.min() < 16:  # (almost) everything clipped: nothing left to measure
