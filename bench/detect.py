@@ -36,13 +36,13 @@ from lib_qfix.detect.nms import iou  # noqa: E402
 from lib_qfix.options import DEFAULTS  # noqa: E402
 from lib_qfix.registry import create_detector, create_scorer  # noqa: E402
 from testkit.fixtures_detect import (  # noqa: E402
-    PERTURBATIONS,
     clean_cases,
     face_cases,
     multi_person_scenes,
     render_hand,
     watermark_cases,
 )
+from testkit.fixtures_hand_landmarks import PERTURBATIONS  # noqa: E402
 
 MATCH_IOU = 0.3
 

@@ -37,22 +37,17 @@ def median_ms(fn, repeats: int) -> float:
 
 
 def main() -> None:
-    import cv2
-
     from lib_qfix.detect.faces import FaceDetector
     from lib_qfix.detect.hands import HandDetector
     from lib_qfix.guides import face_guide, hand_guide, plausible_hand
     from lib_qfix.options import DEFAULTS
-    from testkit.fixtures_detect import photo, render_hand
+    from testkit.fixtures_detect import coffee_with_hand, photo
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=50)
     args = ap.parse_args()
 
-    canvas = cv2.resize(photo("coffee"), (512, 512))
-    hand = render_hand(200, 1.0, angle=15)
-    mask = np.abs(hand.astype(int) - 90).sum(-1) > 30
-    canvas[150:350, 160:360][mask] = hand[mask]
+    canvas = coffee_with_hand()
     detector = HandDetector()
     ok = detector.detect(canvas, DEFAULTS)[0]
     p = np.asarray(ok.landmarks)

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from lib_qfix.options import Options
-from lib_qfix.options.fields import CONTROL_MODES as CONTROL_MODES  # re-exported: the option's choices
+from lib_qfix.options.groups import CONTROL_MODES as CONTROL_MODES  # re-exported: the option's choices
 from lib_qfix.types import Region, ScoreResult
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from testkit.fixtures_detect import FACE_LABELS, _fit, photo, render_hand
+from testkit.fixtures_detect import FACE_LABELS, _fit, hand_mask, photo, render_hand
 
 Point = tuple[float, float]
 #: joint names of :func:`figure` ("l" = the figure's left, on the image's right)
@@ -78,7 +78,7 @@ def paste_hand(img: np.ndarray, wrist: Point, direction: Point, skin: tuple[int,
     ``direction``; returns its box (x0, y0, x1, y1), clipped to the image."""
     big = 4 * size  # rendered large, rotated, then reduced: clean edges
     hand = render_hand(big, spread, skin)
-    mask = (np.abs(hand.astype(int) - 90).sum(-1) > 30).astype(np.uint8) * 255
+    mask = hand_mask(hand).astype(np.uint8) * 255
     angle = math.degrees(math.atan2(direction[0], -direction[1]))  # 0 = fingers up
     # rotate about the wrist point of the rendered hand (bottom centre of the palm)
     pivot = (128 / 256 * big, 232 / 256 * big)

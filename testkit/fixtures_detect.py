@@ -9,9 +9,9 @@ coffee, chelsea, rocket; matplotlib's grace_hopper) and synthetic cases with kno
 - rendered hands (:func:`render_hand`: palm, fingers and thumb drawn with shading; MediaPipe finds
   them) composited into multi-person scenes; the hand ground truth is what MediaPipe finds on each
   single-person tile at full size, mapped into the scene (see :func:`multi_person_scenes`);
-- clean photos with no text and no hands, for false regions;
-- hand landmark sets: :func:`canonical_hand` (an open hand from adult anatomy) and
-  :data:`PERTURBATIONS` that make any 21-landmark set implausible in one named way.
+- clean photos with no text and no hands, for false regions.
+
+Hand landmark sets (no image) are in :mod:`testkit.fixtures_hand_landmarks`.
 
 Everything is deterministic (fixed seeds). Nothing is downloaded.
 """
@@ -91,6 +91,19 @@ def render_hand(size: int = 256, spread: float = 1.0, skin: tuple[int, int, int]
         m = cv2.getRotationMatrix2D((size / 2, size / 2), angle, 1)
         out = cv2.warpAffine(out, m, (size, size), borderMode=cv2.BORDER_REFLECT)
     return out
+
+
+def hand_mask(hand: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pixels of a :func:`render_hand` image (default background) that are hand."""
+    return np.abs(hand.astype(int) - 90).sum(-1) > 30
+
+
+def coffee_with_hand(spread: float = 1.0, angle: float = 15) -> np.ndarray:
+    """The coffee photo at 512 x 512 with a 200 px :func:`render_hand` pasted at (160, 150)."""
+    canvas = cv2.resize(photo("coffee"), (512, 512))
+    hand = render_hand(200, spread, angle=angle)
+    _paste(canvas, hand, 160, 150, hand_mask(hand))
+    return canvas
 
 
 def _paste(dst: np.ndarray, src: np.ndarray, x: int, y: int, mask: np.ndarray | None = None) -> None:
@@ -186,8 +199,7 @@ def person_tile(seed: int, size: int = 384) -> np.ndarray:
     for x in (int(size * 0.02), int(size * 0.64)):
         hand = render_hand(hand_size, float(rng.uniform(0.5, 1.5)), skins[int(rng.integers(0, 4))],
                            angle=float(rng.uniform(-35, 35)))
-        mask = np.abs(hand.astype(int) - 90).sum(-1) > 30
-        _paste(tile, hand, x, int(size * 0.5 + rng.integers(0, size * 0.15)), mask)
+        _paste(tile, hand, x, int(size * 0.5 + rng.integers(0, size * 0.15)), hand_mask(hand))
     return tile
 
 
@@ -219,76 +231,6 @@ def multi_person_scenes(detect_hands, grids: tuple[tuple[int, int], ...] = ((2, 
         boxes = [(int(a * sx), int(b * sy), int(c * sx), int(d * sy)) for a, b, c, d in truth]
         cases.append(Case(f"group-{rows}x{cols}", np.ascontiguousarray(scene), {"hand": boxes}))
     return cases
-
-
-# --- hand landmark sets for the plausibility check: (21, 3) pixels, z like x ---------------------------
-
-
-def canonical_hand() -> np.ndarray:
-    """An open right hand, palm to the viewer, from adult anatomy (palm length 100 px)."""
-    pts = {0: (0, 0)}
-    pts.update({1: (-22, -25), 2: (-45, -45), 3: (-60, -65), 4: (-70, -85)})
-    fingers = {5: ((-30, -95), (40, 24, 20), -4), 9: ((-5, -100), (45, 28, 22), 0),
-               13: ((18, -95), (42, 27, 21), 4), 17: ((38, -85), (33, 20, 18), 9)}
-    for base, ((x, y), lens, deg) in fingers.items():
-        a = np.radians(deg)
-        d = np.array([np.sin(a), -np.cos(a)])
-        p = np.array([x, y], float)
-        pts[base] = tuple(p)
-        for k, length in enumerate(lens, start=1):
-            p = p + d * length
-            pts[base + k] = tuple(p)
-    arr = np.array([[*pts[i], 0.0] for i in range(21)], dtype=np.float64)
-    arr[:, :2] += 200
-    return arr
-
-
-def _collapse_middle(p):
-    p[10:13] = p[9] + (p[10:13] - p[9]) * 0.1
-    return p
-
-
-def _long_index(p):
-    p[8] = p[7] + (p[8] - p[7]) * 6
-    return p
-
-
-def _sideways_ring(p):
-    d = p[15] - p[14]
-    p[15] = p[14] + np.array([np.linalg.norm(d), 0, 0])
-    p[16] = p[15] + np.array([20.0, 0, 0])
-    return p
-
-
-def _cross_base(p):
-    p[[6, 10]] = p[[10, 6]]
-    return p
-
-
-def _fuse_ring_middle(p):
-    p[14:17] = p[10:13] + 1.0
-    return p
-
-
-def _fold_back(p):
-    p[12] = p[11] + (p[10] - p[11]) * 0.9 + np.array([2.0, 0, 0])
-    return p
-
-
-def _thumb_other_side(p):
-    p[1:5, 0] = 2 * p[0, 0] - p[1:5, 0] + 40
-    return p
-
-
-def _knuckles_shuffled(p):
-    p[[9, 13]] = p[[13, 9]]
-    return p
-
-
-#: perturbation -> the defect it must produce (all also produce "malformed_hand")
-PERTURBATIONS = {_collapse_middle: "missing_fingers", _long_index: "malformed_hand", _sideways_ring: "malformed_hand",
-                 _cross_base: "malformed_hand", _fuse_ring_middle: "fused_fingers", _fold_back: "malformed_hand",
-                 _thumb_other_side: "malformed_hand", _knuckles_shuffled: "malformed_hand"}
 
 
 def magnify_eye(image: np.ndarray, centre: tuple[float, float], radius: int = 14, scale: float = 1.7) -> np.ndarray:

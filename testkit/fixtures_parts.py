@@ -20,7 +20,7 @@ import numpy as np
 
 from testkit.distortions import gaussian_blur, jpeg
 from testkit.fixtures_body import SKINS, BodyCase, Point
-from testkit.fixtures_detect import FACE_LABELS, _fit, photo, render_hand
+from testkit.fixtures_detect import FACE_LABELS, _fit, hand_mask, photo, render_hand
 
 
 def six_finger_hand(size: int = 256, spread: float = 1.0, skin: tuple[int, int, int] = SKINS[0],
@@ -29,7 +29,7 @@ def six_finger_hand(size: int = 256, spread: float = 1.0, skin: tuple[int, int, 
     finger, drawn and shaded the same way, on ``background`` (default flat grey 90), rotated ``angle``."""
     hand = render_hand(size, spread, skin)
     s = size / 256
-    alpha = (np.abs(hand.astype(int) - 90).sum(-1) > 30).astype(np.float32)[..., None]
+    alpha = hand_mask(hand).astype(np.float32)[..., None]
     out = hand.astype(np.float32)
     if extra:
         shape = np.zeros((size, size), np.uint8)

@@ -95,33 +95,33 @@ def _boxes(entry: dict, key: str) -> list[Box]:
     return [(int(a), int(b), int(c), int(d)) for a, b, c, d in entry.get(key, [])]
 
 
-def people(split: str | None = None) -> tuple[list[LabelledPhoto], list[str]]:
-    """The labelled photos of people present here (of one split, or all), and the names missing."""
+def _present(section: str, split: str | None) -> tuple[list[tuple[str, dict, Path]], list[str]]:
+    """(name, entry, path) of each photo of ``section`` present here (of one split, or all), and the
+    names missing."""
     found, missing = [], []
-    for name, entry in labels()["photos"].items():
-        if split and entry["split"] != split:
-            continue
-        path = path_of(entry)
-        if path is None:
-            missing.append(name)
-            continue
-        found.append(LabelledPhoto(name, entry["split"], read_rgb(path), _boxes(entry, "hands"), _boxes(entry, "faces"),
-                                   _boxes(entry, "hands_difficult"), _boxes(entry, "faces_difficult")))
-    return found, missing
-
-
-def negatives(split: str | None = None) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
-    """Real photos without people present here, (name, image), and the names missing."""
-    found, missing = [], []
-    for name, entry in labels()["negatives"].items():
+    for name, entry in labels()[section].items():
         if split and entry["split"] != split:
             continue
         path = path_of(entry)
         if path is None:
             missing.append(name)
         else:
-            found.append((name, read_rgb(path)))
+            found.append((name, entry, path))
     return found, missing
+
+
+def people(split: str | None = None) -> tuple[list[LabelledPhoto], list[str]]:
+    """The labelled photos of people present here (of one split, or all), and the names missing."""
+    found, missing = _present("photos", split)
+    return [LabelledPhoto(name, entry["split"], read_rgb(path), _boxes(entry, "hands"), _boxes(entry, "faces"),
+                          _boxes(entry, "hands_difficult"), _boxes(entry, "faces_difficult"))
+            for name, entry, path in found], missing
+
+
+def negatives(split: str | None = None) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+    """Real photos without people present here, (name, image), and the names missing."""
+    found, missing = _present("negatives", split)
+    return [(name, read_rgb(path)) for name, _, path in found], missing
 
 
 def _download(source: dict, folder: Path) -> Path:

@@ -10,8 +10,9 @@ import numpy as np
 from lib_qfix.fix.outcome import RegionCheck
 from lib_qfix.options import DEFAULTS, positional
 from lib_qfix.types import DEFECT, ImageReport, Region
+from testkit.fake_a1111 import install
 from testkit.fake_a1111.host_api import api_args, ui_defaults
-from testkit.fixtures_detect import PERTURBATIONS, canonical_hand
+from testkit.fixtures_hand_landmarks import PERTURBATIONS, canonical_hand
 
 SIZE = 256  # the generated image is SIZE x SIZE; the canonical hand lies inside it
 
@@ -95,3 +96,22 @@ def request(host: Any, cn: Any, options: dict[str, Any] | None = None, *, cn_arg
 
 def ui_args(**kw: Any) -> list[Any]:
     return positional(DEFAULTS.replace(enable=True, **kw))
+
+
+def grey_host(monkeypatch: Any, tmp_path: Any) -> Any:
+    """The fake host; its generations are flat grey (100), the colour :func:`scripted` reads as unfixed."""
+    h = install(monkeypatch, tmp_path)
+    h.base_image = np.full((SIZE, SIZE, 3), 100, np.uint8)
+    return h
+
+
+def scripted_hand(monkeypatch: Any) -> Region:
+    """The malformed hand, diagnosed by :func:`scripted`."""
+    r = hand_region(malformed_hand())
+    scripted(monkeypatch, r)
+    return r
+
+
+def inner_runs(fake: Any) -> list[dict[str, Any]]:
+    """The ControlNet ``process`` calls of inner passes (img2img with a mask)."""
+    return [c for c in fake.processes if getattr(c["p"], "image_mask", None) is not None]

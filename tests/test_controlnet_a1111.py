@@ -10,35 +10,26 @@ import numpy as np
 import pytest
 
 from lib_qfix.guides import hand_guide
-from testkit.fake_a1111 import controlnet_a1111, install
+from testkit.fake_a1111 import controlnet_a1111
 from testkit.fake_a1111.host_api import paste_args
-from tests.controlnet_support import SIZE, generate, hand_region, malformed_hand, scripted
+from tests.controlnet_support import SIZE, generate, grey_host, inner_runs, scripted_hand
 
 OPENPOSE = "control_v11p_sd15_openpose.pth"
 
 
 @pytest.fixture()
 def host(monkeypatch, tmp_path):
-    h = install(monkeypatch, tmp_path)
-    h.base_image = np.full((SIZE, SIZE, 3), 100, np.uint8)
-    return h
+    return grey_host(monkeypatch, tmp_path)
 
 
 @pytest.fixture()
 def region(monkeypatch):
-    r = hand_region(malformed_hand())
-    scripted(monkeypatch, r)
-    return r
+    return scripted_hand(monkeypatch)
 
 
 def params(host, processed) -> dict:
     """The first image's infotext as the host parses it (values with ':' are quoted in the text)."""
     return host.modules["modules.infotext_utils"].parse_generation_parameters(processed.infotexts[0])
-
-
-def inner_runs(fake):
-    """The ControlNet ``process`` calls of inner passes (img2img with a mask)."""
-    return [c for c in fake.processes if getattr(c["p"], "image_mask", None) is not None]
 
 
 def test_forced_hand_fix_runs_an_openpose_unit_built_from_the_plausible_hand(host, region, monkeypatch):

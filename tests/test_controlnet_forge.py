@@ -8,26 +8,18 @@ import numpy as np
 import pytest
 
 from lib_qfix.guides import hand_guide
-from testkit.fake_a1111 import controlnet_forge, install
-from tests.controlnet_support import SIZE, generate, hand_region, malformed_hand, scripted
+from testkit.fake_a1111 import controlnet_forge
+from tests.controlnet_support import SIZE, generate, grey_host, inner_runs, scripted_hand
 
 
 @pytest.fixture()
 def host(monkeypatch, tmp_path):
-    h = install(monkeypatch, tmp_path)
-    h.base_image = np.full((SIZE, SIZE, 3), 100, np.uint8)
-    return h
+    return grey_host(monkeypatch, tmp_path)
 
 
 @pytest.fixture()
 def region(monkeypatch):
-    r = hand_region(malformed_hand())
-    scripted(monkeypatch, r)
-    return r
-
-
-def inner_runs(fake):
-    return [c for c in fake.processes if getattr(c["p"], "image_mask", None) is not None]
+    return scripted_hand(monkeypatch)
 
 
 def test_forge_api_has_none_of_the_a1111_helpers(host, monkeypatch):

@@ -13,10 +13,10 @@ from lib_qfix.fix.infotext import CONTROLNET, NOTE, RESULT_KEYS
 from lib_qfix.fix.loop import run_fix_loop
 from lib_qfix.guides import hand_guide
 from lib_qfix.options import DEFAULTS, FIELDS, from_infotext
-from lib_qfix.options.fields import CN_UNITS, CONTROL_MODES, G_CONTROLNET
+from lib_qfix.options.groups import CN_UNITS, CONTROL_MODES, G_CONTROLNET
 from lib_qfix.protocols import ControlUnit, InpaintParams
 from lib_qfix.types import ImageReport, Region
-from testkit.fixtures_detect import canonical_hand
+from testkit.fixtures_hand_landmarks import canonical_hand
 from tests.controlnet_support import SIZE, hand_region, malformed_hand
 
 W, H = SIZE, SIZE

@@ -12,7 +12,7 @@ from lib_qfix.detect.hand_windows import MAX_WINDOWS, WINDOW_FACES, hand_windows
 from lib_qfix.detect.hands import HandDetector
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
-from testkit.fixtures_detect import photo, render_hand
+from testkit.fixtures_detect import hand_mask, photo, render_hand
 
 
 def test_one_person_gets_two_by_two_windows_of_hand_scale():
@@ -71,7 +71,7 @@ def small_people_scene() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
         head = cv2.resize(src[max(0, cy - side):cy + side, max(0, cx - side):cx + side], (140, 140))
         canvas[200:340, x:x + 140] = head
         hand = render_hand(72, 1.0, angle=-20 + 40 * k)
-        mask = np.abs(hand.astype(int) - 90).sum(-1) > 30
+        mask = hand_mask(hand)
         hx, hy = x + 170, 400
         canvas[hy:hy + 72, hx:hx + 72][mask] = hand[mask]
         ys, xs = np.nonzero(mask)  # the drawn hand's own box, not its square

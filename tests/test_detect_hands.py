@@ -9,7 +9,7 @@ import pytest
 from lib_qfix.detect.hands import HandDetector, person_crops, run_hands
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
-from testkit.fixtures_detect import multi_person_scenes, photo, render_hand
+from testkit.fixtures_detect import coffee_with_hand, hand_mask, multi_person_scenes, photo, render_hand
 from tests.concurrency import detect_in_threads
 
 
@@ -20,11 +20,7 @@ def det() -> HandDetector:
 
 @pytest.fixture(scope="module")
 def hand_on_coffee() -> np.ndarray:
-    canvas = cv2.resize(photo("coffee"), (512, 512))
-    hand = render_hand(200, 1.0, angle=15)
-    mask = np.abs(hand.astype(int) - 90).sum(-1) > 30
-    canvas[150:350, 160:360][mask] = hand[mask]
-    return canvas
+    return coffee_with_hand()
 
 
 def test_rendered_hand_is_found_and_plausible(det, hand_on_coffee):
@@ -92,7 +88,7 @@ def test_person_crops_follow_the_faces():
 def test_two_threads_share_one_detector(det, hand_on_coffee):
     other = cv2.resize(photo("rocket"), (512, 512))
     hand = render_hand(220, 0.8, skin=(190, 130, 95), angle=-20)
-    mask = np.abs(hand.astype(int) - 90).sum(-1) > 30
+    mask = hand_mask(hand)
     other[250:470, 40:260][mask] = hand[mask]
     images = (hand_on_coffee, other)
     expected = [[r.box for r in det.detect(img, DEFAULTS)] for img in images]

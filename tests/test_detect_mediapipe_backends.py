@@ -9,7 +9,6 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -20,7 +19,14 @@ from lib_qfix.detect.hands import HandDetector
 from lib_qfix.detect.mp_models import ModelUnavailable
 from lib_qfix.detect.nms import iou
 from lib_qfix.options import DEFAULTS
-from testkit.fixtures_detect import FACE_LABELS, face_cases, magnify_eye, person_tile, photo, render_hand
+from testkit.fixtures_detect import (
+    FACE_LABELS,
+    coffee_with_hand,
+    face_cases,
+    magnify_eye,
+    person_tile,
+    photo,
+)
 from tests import mediapipe_bundles
 from tests.concurrency import detect_in_threads
 
@@ -53,14 +59,6 @@ def both(kind: str, image: np.ndarray, **params) -> tuple:
 def pixels(box, image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     return np.multiply(box, [w, h, w, h])
-
-
-def hand_on_coffee(spread: float = 1.0, angle: float = 15) -> np.ndarray:
-    canvas = cv2.resize(photo("coffee"), (512, 512))
-    hand = render_hand(200, spread, angle=angle)
-    mask = np.abs(hand.astype(int) - 90).sum(-1) > 30
-    canvas[150:350, 160:360][mask] = hand[mask]
-    return canvas
 
 
 def test_backend_choice_and_overrides(monkeypatch):
@@ -107,7 +105,7 @@ def test_faces_cut_by_the_frame_keep_their_box(tasks_models, name, dx, dy):
 
 
 def test_hands_agree_with_the_same_models(tasks_models):
-    images = [person_tile(i) for i in range(6)] + [hand_on_coffee(s, a) for s in (0.5, 1.5) for a in (-30, 30)]
+    images = [person_tile(i) for i in range(6)] + [coffee_with_hand(s, a) for s in (0.5, 1.5) for a in (-30, 30)]
     same_label = total = 0
     for image in images:
         legacy, tasks = both("hands", image, max_num_hands=2, model_complexity=1, min_detection_confidence=0.5)
@@ -124,7 +122,7 @@ def test_hands_agree_with_the_same_models(tasks_models):
 
 
 def test_hand_detector_verdicts_agree(tasks_models):
-    image = hand_on_coffee()
+    image = coffee_with_hand()
     det = HandDetector()
     rt.set_backend("legacy")
     legacy = det.detect(image, DEFAULTS)
@@ -183,7 +181,7 @@ def test_face_memo_does_not_cross_backends(tmp_path, monkeypatch, astronaut):
 def test_tasks_hand_detector_is_thread_safe(tasks_models):
     rt.set_backend("tasks")
     det = HandDetector()
-    images = [hand_on_coffee(1.0, a) for a in (-20, 0, 20)]
+    images = [coffee_with_hand(1.0, a) for a in (-20, 0, 20)]
     expected = [det.detect(img, DEFAULTS) for img in images]
     results, errors = detect_in_threads(det, DEFAULTS, images, repeats=3)
     assert errors == [] and len(results) == 9

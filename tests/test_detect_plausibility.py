@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lib_qfix.detect.hand_plausibility import check_hand, segments_cross
-from testkit.fixtures_detect import (
+from testkit.fixtures_hand_landmarks import (
     _collapse_middle,
     _cross_base,
     _fold_back,

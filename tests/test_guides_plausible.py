@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lib_qfix.detect.hand_plausibility import check_hand
 from lib_qfix.guides import plausible_hand
 from lib_qfix.guides.hand_model import BLEND_STEPS, TEMPLATE, detected_pose, palm_frame
-from testkit.fixtures_detect import PERTURBATIONS, canonical_hand
+from testkit.fixtures_hand_landmarks import PERTURBATIONS, canonical_hand
 from tests.guides_support import chirality, detected_hands, palm_length, with_z
 
 #: how far (palm lengths) a fitted hand may sit from a detection that was plausible already

@@ -7,7 +7,6 @@ import colorsys
 import io
 from dataclasses import replace
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -20,16 +19,12 @@ from lib_qfix.options import DEFAULTS
 from lib_qfix.report.html import make_card, render_report
 from lib_qfix.types import ImageReport
 from testkit import page
-from testkit.fixtures_detect import photo, render_hand
+from testkit.fixtures_detect import coffee_with_hand
 
 
 @pytest.fixture(scope="module")
 def hand_image() -> np.ndarray:
-    canvas = cv2.resize(photo("coffee"), (512, 512))
-    hand = render_hand(200, 1.0, angle=15)
-    mask = np.abs(hand.astype(int) - 90).sum(-1) > 30
-    canvas[150:350, 160:360][mask] = hand[mask]
-    return canvas
+    return coffee_with_hand()
 
 
 @pytest.fixture(scope="module")

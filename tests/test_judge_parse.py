@@ -8,6 +8,7 @@ import json
 import pytest
 
 from lib_qfix.judge import prompt as jp
+from lib_qfix.judge.envelope import message_text, usage_of
 from lib_qfix.judge.parse import (
     MAX_FINDINGS,
     JudgeAnswerError,
@@ -15,10 +16,8 @@ from lib_qfix.judge.parse import (
     box_of,
     load_object,
     match_kind,
-    message_text,
     parse_verdict,
     rating,
-    usage_of,
 )
 from lib_qfix.prompts.catalogue import CATALOGUE
 from testkit.judge_server import GOOD, completion

@@ -27,8 +27,7 @@ import numpy as np
 from lib_qfix.a1111 import controlnet
 from lib_qfix.a1111.controlnet import ControlNetHost
 from lib_qfix.errors import error_text
-from lib_qfix.fix.guidance import describe, resolve_model, resolve_module
-from lib_qfix.fix.infotext import CONTROLNET, NOTE
+from lib_qfix.fix.guidance import ControlRecord, resolve_model, resolve_module
 from lib_qfix.protocols import ControlUnit
 
 log = logging.getLogger("qfix")
@@ -83,21 +82,16 @@ class Attachment:
             self.guide.note(f"ControlNet: {error_text(e)}")
 
 
-class Guide:
+class Guide(ControlRecord):
     """ControlNet for the inner passes of one image of the outer processing object ``p``."""
 
     def __init__(self, p: Any):
+        super().__init__()
         self.p = p
-        self.used: dict[str, list[str]] = {}  # pass kind -> "openpose(0.8)", in order
-        self.notes: list[str] = []
         self.images: dict[str, np.ndarray] = {}  # "hand-openpose" -> the first control image used
         self.guided = False
         self._host: ControlNetHost | None = None
         self._looked = False
-
-    def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
 
     def host(self) -> ControlNetHost | None:
         if not self._looked:
@@ -149,13 +143,10 @@ class Guide:
         if attachment is None or not attachment.attached:
             return
         self.guided = True
+        self.record(attachment.kept)
         for cu in attachment.kept:
-            target = cu.target or cu.kind
-            seen = self.used.setdefault(target, [])
-            if describe([cu]) not in seen:
-                seen.append(describe([cu]))
             if cu.image is not None:
-                self.images.setdefault(f"{target}-{cu.label}", cu.image)
+                self.images.setdefault(f"{cu.target or cu.kind}-{cu.label}", cu.image)
 
     def finish(self, index: int, save: bool) -> dict[str, str]:
         """After the image's passes: restore the outer's own units, save the control images when
@@ -164,12 +155,7 @@ class Guide:
             self._rehook()
         if save and self.images:
             self._save(index)
-        pairs = {}
-        if self.used:
-            pairs[CONTROLNET] = "; ".join(f"{t}={'+'.join(d)}" for t, d in self.used.items())
-        if self.notes:
-            pairs[NOTE] = "; ".join(self.notes)
-        return pairs
+        return self.pairs()
 
     def _rehook(self) -> None:
         host = self._host

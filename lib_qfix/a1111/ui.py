@@ -18,7 +18,7 @@ from lib_qfix.a1111 import elements as E
 from lib_qfix.a1111.args import preset_options
 from lib_qfix.a1111.settings import user_preset_dir
 from lib_qfix.options import DEFAULTS, FIELDS, META_FIELDS, PRESET_FIELDS, Field, Options, from_positional
-from lib_qfix.options.fields import G_GENERAL
+from lib_qfix.options.groups import G_GENERAL
 from lib_qfix.presets import names, save_preset
 
 

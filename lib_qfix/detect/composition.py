@@ -29,6 +29,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from lib_qfix.detect.downscale import downscale, scale_to
 from lib_qfix.detect.face_boxes import detect_face_boxes
 from lib_qfix.detect.mediapipe_runtime import check_image
 from lib_qfix.detect.segmentation import Subject, subject
@@ -49,13 +50,11 @@ FACE_CONFIDENCE = 0.5
 
 
 def _resize(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    h, w = image.shape[:2]
-    s = min(1.0, ANALYSIS_SIDE / max(h, w))
+    s = scale_to(image, ANALYSIS_SIDE)
     if s >= 1.0:
         return image, mask, 1.0
-    size = (max(8, round(w * s)), max(8, round(h * s)))
-    return (cv2.resize(image, size, interpolation=cv2.INTER_AREA),
-            cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR), s)
+    small = downscale(image, s)
+    return small, cv2.resize(mask, small.shape[1::-1], interpolation=cv2.INTER_LINEAR), s
 
 
 def clutter_score(image: np.ndarray, fg: np.ndarray) -> tuple[float, dict[str, float]]:

@@ -49,6 +49,23 @@ def sharpness(gray: np.ndarray) -> float:
     return float(np.partition(lap, k)[k])
 
 
+def mesh_box(points: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) pixels around ``points`` ((N, 2) pixels) with 2-3 px to spare, or None when
+    that box leaves an image of ``shape`` (a part of the face cut by the frame is not judged)."""
+    x0, y0 = np.floor(points.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(points.max(axis=0)).astype(int) + 3
+    if x0 < 0 or y0 < 0 or x1 > shape[1] or y1 > shape[0]:
+        return None
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def rescale(image: np.ndarray, scale: float) -> np.ndarray:
+    """``image`` resized by ``scale`` (cubic when enlarging, area averaging when shrinking), so a
+    measure taken on it does not depend on the face's size in the photo."""
+    return cv2.resize(np.ascontiguousarray(image), None, fx=scale, fy=scale,
+                      interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
+
+
 def blur_verdict(gray_image: np.ndarray, box: tuple[int, int, int, int],
                  image_sharpness: float) -> tuple[str | None, dict[str, float]]:
     """A reason when the face inside ``box`` is blurry compared with the whole image, else None."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lib_qfix.detect.face_checks import head_yaw
+from lib_qfix.detect.face_checks import head_yaw, mesh_box, rescale
 from lib_qfix.scoring.signals import luminance
 
 #: inner lip outline, MediaPipe face mesh indices (upper lip left to right, then lower right to left)
@@ -49,15 +49,12 @@ def mouth_measures(image: np.ndarray, mesh: np.ndarray) -> dict[str, float] | No
     if width < MIN_MOUTH_PX or opening < MIN_OPEN or head_yaw(mesh) > MAX_YAW:
         return None
     poly = m[list(INNER_LIPS)]
-    h, w = image.shape[:2]
-    x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 2
-    x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 3
-    if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+    box = mesh_box(poly, image.shape)
+    if box is None:
         return None
+    x0, y0, x1, y1 = box
     scale = CANON_W / width
-    crop = cv2.resize(np.ascontiguousarray(image[y0:y1, x0:x1]), None, fx=scale, fy=scale,
-                      interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
-    y = luminance(crop)
+    y = luminance(rescale(image[y0:y1, x0:x1], scale))
     inside = np.zeros(y.shape, np.uint8)
     cv2.fillPoly(inside, [np.round((poly - (x0, y0)) * scale).astype(np.int32)], 255)
     inside = cv2.erode(inside, np.ones((3, 3), np.uint8))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lib_qfix.detect.face_checks import head_yaw, sharpness
+from lib_qfix.detect.face_checks import head_yaw, mesh_box, rescale, sharpness
 from lib_qfix.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
 from lib_qfix.scoring.signals import IMMERKAER_SCALE, blockiness, immerkaer, luminance
 
@@ -51,18 +51,14 @@ def skin_measures(image: np.ndarray, mesh: np.ndarray) -> dict[str, float] | Non
     face_px = float(np.linalg.norm(m[454] - m[234]))
     if face_px < MIN_FACE_PX or head_yaw(mesh) > MAX_YAW:
         return None
-    h, w = image.shape[:2]
-    pts = m[list(RIGHT_CHEEK + LEFT_CHEEK + RIGHT_EYE_RING + LEFT_EYE_RING)]
-    x0, y0 = np.floor(pts.min(axis=0)).astype(int) - 2
-    x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 3
-    if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+    box = mesh_box(m[list(RIGHT_CHEEK + LEFT_CHEEK + RIGHT_EYE_RING + LEFT_EYE_RING)], image.shape)
+    if box is None:
         return None
+    x0, y0, x1, y1 = box
     blocks = blockiness(luminance(np.ascontiguousarray(image[y0:y1, x0:x1])))
     scale = CANON_PX / face_px
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    crop = cv2.resize(np.ascontiguousarray(image[y0:y1, x0:x1]), None, fx=scale, fy=scale, interpolation=interp)
     local = (m - (x0, y0)) * scale
-    y = luminance(crop)
+    y = luminance(rescale(image[y0:y1, x0:x1], scale))
     mask = np.zeros(y.shape, np.uint8)
     for poly in (RIGHT_CHEEK, LEFT_CHEEK):
         cv2.fillPoly(mask, [np.round(local[list(poly)]).astype(np.int32)], 255)

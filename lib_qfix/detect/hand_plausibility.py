@@ -52,8 +52,9 @@ class Plausibility:
     measures: dict[str, float] = field(default_factory=dict)
 
 
-def _angle(u: np.ndarray, v: np.ndarray) -> float:
-    c = np.dot(u, v) / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-9)
+def angle_deg(u: np.ndarray, v: np.ndarray) -> float:
+    """The angle between vectors ``u`` and ``v`` (any dimension), degrees 0..180 (0 for a zero vector)."""
+    c = float(np.dot(u, v)) / max(float(np.linalg.norm(u) * np.linalg.norm(v)), 1e-9)
     return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
 
@@ -101,7 +102,7 @@ def check_hand(points: np.ndarray, handedness_score: float = 1.0) -> Plausibilit
             strong.append(f"{name} finger segment {worst + 1} is {share[worst]:.2f}x its normal share of the finger")
         chain = [p[0]] + [p[i] for i in idx]
         for j in range(1, 4):  # MCP, PIP, DIP
-            bend = _angle(chain[j] - chain[j - 1], chain[j + 1] - chain[j])
+            bend = angle_deg(chain[j] - chain[j - 1], chain[j + 1] - chain[j])
             if bend > MAX_BEND_DEG:
                 strong.append(f"{name} finger bends {bend:.0f} deg at joint {j} (> {MAX_BEND_DEG:.0f})")
         lateral_axis = np.cross(segs[0], normal)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from lib_qfix.detect.downscale import downscale, scale_to
 from lib_qfix.detect.face_boxes import detect_face_boxes
 from lib_qfix.detect.mediapipe_runtime import check_image
 from lib_qfix.options import Options
@@ -81,15 +82,12 @@ class LightingDetector:
     def detect(self, image: np.ndarray, options: Options, prompt: str = "") -> list[Region]:
         """An "inconsistent_lighting" finding (whole-image region) or nothing."""
         image = check_image(image)
-        h, w = image.shape[:2]
-        s = min(1.0, ANALYSIS_SIDE / max(h, w))
+        s = scale_to(image, ANALYSIS_SIDE)
         faces = [tuple(v * s for v in f.box) for f in detect_face_boxes(image, FACE_CONFIDENCE)]
         faces = [f for f in faces if f[2] - f[0] >= MIN_FACE_PX * s]
         if not faces:
             return []
-        small = cv2.resize(image, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA) \
-            if s < 1 else image
-        pulls, scene = light_sides(small, faces)  # type: ignore[arg-type]
+        pulls, scene = light_sides(downscale(image, s), faces)  # type: ignore[arg-type]
         bound = float(options.lighting_min_shading)
         lit = [p for p in pulls if abs(p) >= bound]
         reasons = []

@@ -30,6 +30,7 @@ import re
 import cv2
 import numpy as np
 
+from lib_qfix.detect.downscale import downscale, scale_to
 from lib_qfix.detect.mediapipe_runtime import check_image
 from lib_qfix.options import Options
 from lib_qfix.types import DEFECT, OK, Region
@@ -126,10 +127,8 @@ class LogoDetector:
         """Logos in an (H, W, 3) uint8 RGB image, one per search window at most."""
         image = check_image(image)
         h, w = image.shape[:2]
-        s = min(1.0, ANALYSIS_SIDE / max(h, w))
-        small = cv2.resize(image, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA) \
-            if s < 1 else image
-        lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
+        s = scale_to(image, ANALYSIS_SIDE)
+        lab = cv2.cvtColor(downscale(image, s), cv2.COLOR_RGB2LAB)
         sh, sw = lab.shape[:2]
         wanted = bool(options.ignore_text_in_prompt and _LOGO_WORDS.search(prompt or ""))
         out: list[Region] = []

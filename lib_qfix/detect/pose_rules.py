@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lib_qfix.detect.hand_plausibility import angle_deg
+
 L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 11, 12, 13, 14, 15, 16
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 L_HEEL, R_HEEL, L_TOE, R_TOE, NOSE, L_EAR, R_EAR = 29, 30, 31, 32, 0, 7, 8
@@ -72,14 +74,9 @@ class PoseVerdict:
         return not self.reasons
 
 
-def _angle(u: np.ndarray, v: np.ndarray) -> float:
-    c = float(np.dot(u, v)) / max(float(np.linalg.norm(u) * np.linalg.norm(v)), 1e-9)
-    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
-
-
 def _line_angle_from_above(a: np.ndarray, b: np.ndarray) -> float:
     """Angle 0..180 deg between two left-to-right vectors seen from above (x-z plane of the world)."""
-    return _angle(a[[0, 2]], b[[0, 2]])
+    return angle_deg(a[[0, 2]], b[[0, 2]])
 
 
 def check_pose(points: np.ndarray, visibility: np.ndarray, world: np.ndarray | None,
@@ -124,7 +121,7 @@ def check_pose(points: np.ndarray, visibility: np.ndarray, world: np.ndarray | N
         part = ("forearm", "upper arm") if "arm" in name else ("shin", "thigh")
         if not low <= ratio <= high:
             fail(f"{name}: {part[0]} is {ratio:.2f}x the {part[1]} (allowed {low}..{high})", a, b, c)
-        fold = _angle(w[a] - w[b], w[c] - w[b])
+        fold = angle_deg(w[a] - w[b], w[c] - w[b])
         if fold < FOLDED_DEG:
             fail(f"{name}: {'elbow' if 'arm' in name else 'knee'} folded flat ({fold:.0f} deg < {FOLDED_DEG:.0f})", a, b, c)
     for kind in ("arm", "leg"):
@@ -156,7 +153,7 @@ def check_pose(points: np.ndarray, visibility: np.ndarray, world: np.ndarray | N
         thigh, shin, fwd = w[knee] - w[hip], w[ankle] - w[knee], w[toe] - w[heel]
         t = thigh / max(np.linalg.norm(thigh), 1e-9)
         off = shin - t * float(shin @ t)  # the shin's swing away from the thigh's line
-        bend = _angle(thigh, shin)
+        bend = angle_deg(thigh, shin)
         if float(off @ fwd) > 0 and bend > KNEE_BACK_DEG:
             fail(f"{name}: knee bent backwards {bend:.0f} deg (> {KNEE_BACK_DEG:.0f})", hip, knee, ankle)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,8 +33,8 @@ from PIL import Image
 
 from lib_qfix.diffusers_host.loading import load_controlnet
 from lib_qfix.errors import error_text
-from lib_qfix.fix.guidance import describe, resolve_model
-from lib_qfix.fix.infotext import CONTROLNET, NOTE
+from lib_qfix.fix import guidance
+from lib_qfix.fix.guidance import resolve_model
 from lib_qfix.protocols import ControlUnit
 from lib_qfix.types import Box
 
@@ -95,31 +95,11 @@ class PassControl:
     kept: tuple[ControlUnit, ...]
 
 
-@dataclass(eq=False)
-class ControlRecord:
+class ControlRecord(guidance.ControlRecord):
     """Which units guided which pass of one image, and the notes; :meth:`pairs` for the infotext."""
 
-    used: dict[str, list[str]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
-
     def done(self, control: PassControl) -> None:
-        for cu in control.kept:
-            seen = self.used.setdefault(cu.target or cu.kind, [])
-            if describe([cu]) not in seen:
-                seen.append(describe([cu]))
-
-    def pairs(self) -> dict[str, str]:
-        """``QFix controlnet`` (``hand=openpose(0.8); face=openpose(0.6)``) and ``QFix note``."""
-        out = {}
-        if self.used:
-            out[CONTROLNET] = "; ".join(f"{t}={'+'.join(d)}" for t, d in self.used.items())
-        if self.notes:
-            out[NOTE] = "; ".join(self.notes)
-        return out
+        self.record(control.kept)
 
 
 def plan_pass(nets: ControlNets | None, units: tuple[ControlUnit, ...], box: Box, size: tuple[int, int],

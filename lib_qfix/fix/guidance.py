@@ -14,14 +14,16 @@ tile every pass, on the pass's own image (no control image).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from lib_qfix.fix.infotext import CONTROLNET, NOTE
 from lib_qfix.guides import body_guide, face_guide, hand_guide
 from lib_qfix.options import FIELD_BY_KEY, Options
-from lib_qfix.options.fields import CN_UNITS
+from lib_qfix.options.groups import CN_UNITS
 from lib_qfix.protocols import ControlUnit
 from lib_qfix.types import LOCAL_KINDS, Region
 
@@ -152,3 +154,32 @@ def resolve_module(module: str, names: Sequence[str]) -> str | None:
 def describe(units: Sequence[ControlUnit]) -> str:
     """``"openpose(0.8)+depth(0.6)"``: what guided one pass."""
     return "+".join(f"{u.label}({u.weight:g})" for u in units)
+
+
+@dataclass(eq=False)
+class ControlRecord:
+    """What guided the passes of one image, for its infotext: ``used`` (pass kind -> ``describe``
+    of each distinct unit, in order) and ``notes`` (each once). Both hosts' adapters keep one."""
+
+    used: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def record(self, units: Iterable[ControlUnit]) -> None:
+        """Units that guided a pass (each under its ``target``, else its kind)."""
+        for cu in units:
+            seen = self.used.setdefault(cu.target or cu.kind, [])
+            if describe([cu]) not in seen:
+                seen.append(describe([cu]))
+
+    def pairs(self) -> dict[str, str]:
+        """``QFix controlnet`` (``hand=openpose(0.8); face=openpose(0.6)``) and ``QFix note``, when any."""
+        out = {}
+        if self.used:
+            out[CONTROLNET] = "; ".join(f"{t}={'+'.join(d)}" for t, d in self.used.items())
+        if self.notes:
+            out[NOTE] = "; ".join(self.notes)
+        return out

@@ -24,11 +24,11 @@ from lib_qfix.errors import OptionError
 from lib_qfix.prompts.catalogue import (
     CATALOGUE,
     INPAINT_STRATEGIES,
-    KIND_DEFAULT_DEFECT,
     STRATEGIES,
     TEXT_NEGATIVE_DEFECTS,
     Term,
     default_strategy,
+    region_defects,
 )
 from lib_qfix.types import Region
 
@@ -96,18 +96,11 @@ def strategy_table(overrides: str = "") -> dict[str, str]:
     return table
 
 
-def _defects(region: Region) -> tuple[str, ...]:
-    if region.defects:
-        return tuple(region.defects)
-    fallback = KIND_DEFAULT_DEFECT.get(region.kind)
-    return (fallback,) if fallback else ()
-
-
 def region_strategy(region: Region, table: Mapping[str, str]) -> str:
     """The one strategy for ``region`` (see the module doc); a region judged ok (repainted only in
     "fix_all" mode) has its kind's default defect's."""
     local = region.box is not None
-    wanted = [table.get(d) or default_strategy(d, local) for d in _defects(region)] or \
+    wanted = [table.get(d) or default_strategy(d, local) for d in region_defects(region)] or \
              [default_strategy("", local)]
     order = (INPAINT_STRATEGIES if local else ()) + REGENERATE_STRATEGIES
     for s in order:
@@ -159,7 +152,7 @@ def regenerate_plan(regions: Iterable[Region], table: Mapping[str, str]) -> Rege
     keywords: list[str] = []
     for r, s in chosen:
         if s == "regenerate_keywords":
-            for d in _defects(r):
+            for d in region_defects(r):
                 for word in CATALOGUE[d].positives if d in CATALOGUE else ():
                     if word not in keywords:
                         keywords.append(word)

@@ -1,40 +1,28 @@
 """The generation prompt A1111 stored in an image file, for the judge's prompt match.
 
 A1111 writes its infotext into PNGs as the ``parameters`` text chunk and into JPEG/WebP as the EXIF
-``UserComment`` (``UNICODE\\0`` + UTF-16). The infotext is the prompt (one or more lines), then
-optionally ``Negative prompt: ...`` (one or more lines), then one line of ``Key: value, ...``
-settings (``Steps: 20, Sampler: Euler a, ...``), recognised as such when it holds at least three
-pairs (A1111's own rule).
+``UserComment`` (``UNICODE\\0`` + UTF-16). Its layout (prompt, ``Negative prompt: ...``, one line of
+settings) is parsed by :func:`lib_qfix.a1111_params.parse_infotext`, the one infotext parser.
 """
 
 from __future__ import annotations
 
 import os
-import re
 
 from PIL import Image
 
+from lib_qfix import a1111_params
+
 #: characters of infotext read at most (A1111 infotext is a few KB)
 MAX_TEXT = 64 * 1024
-NEGATIVE_PREFIX = "Negative prompt:"
-_PAIR = re.compile(r'\s*([\w ]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 _EXIF_IFD, _USER_COMMENT = 0x8769, 0x9286
 
 
 def parse_infotext(text: str) -> tuple[str, str]:
-    """(prompt, negative prompt) of an A1111 infotext; ("", "") for empty text."""
-    lines = text.strip().replace("\r\n", "\n").split("\n")
-    if lines and len(_PAIR.findall(lines[-1])) >= 3:
-        lines = lines[:-1]
-    prompt: list[str] = []
-    negative: list[str] = []
-    in_negative = False
-    for line in lines:
-        if line.startswith(NEGATIVE_PREFIX):
-            in_negative = True
-            line = line[len(NEGATIVE_PREFIX):]
-        (negative if in_negative else prompt).append(line.strip())
-    return "\n".join(prompt).strip(), "\n".join(negative).strip()
+    """(prompt, negative prompt) of an A1111 infotext, surrounding blank lines removed; ("", "")
+    for empty text."""
+    params = a1111_params.parse_infotext(text)
+    return params.prompt.strip(), params.negative.strip()
 
 
 def _user_comment(raw: object) -> str | None:

@@ -26,7 +26,8 @@ from lib_qfix.judge import JUDGE_SCORER, NO_BASE
 from lib_qfix.judge import prompt as jp
 from lib_qfix.judge.cache import JudgeCache, cache_key
 from lib_qfix.judge.client import JudgeClient, JudgeError
-from lib_qfix.judge.parse import JudgeAnswerError, Verdict, message_text, parse_verdict, usage_of
+from lib_qfix.judge.envelope import message_text, usage_of
+from lib_qfix.judge.parse import JudgeAnswerError, Verdict, parse_verdict
 from lib_qfix.judge.payload import MAX_SIDE, build_body, encode_image, image_digest
 from lib_qfix.judge.setup import JudgeSetup, JudgeUnavailable, current
 from lib_qfix.judge.stats import STATS

@@ -22,7 +22,6 @@ from typing import Any
 from lib_qfix.fix.strategy import MAX_LENGTH as STRATEGIES_LENGTH
 from lib_qfix.fix.strategy import OPTION_HELP as STRATEGIES_HELP
 from lib_qfix.fix.strategy import check_strategies
-from lib_qfix.judge import JUDGE_SCORER, NO_BASE
 from lib_qfix.judge.prompt import MAX_INSTRUCTIONS, PROMPT_VERSION
 from lib_qfix.options.field import (
     KIND_NEGATIVE,
@@ -35,96 +34,37 @@ from lib_qfix.options.field import (
     closest,
     option,
 )
+from lib_qfix.options.groups import (
+    FACE_MASKS,
+    G_ANATOMY,
+    G_CONTROLNET,
+    G_DETECT,
+    G_GENERAL,
+    G_INPAINT,
+    G_JUDGE,
+    G_LOOP,
+    G_MASK,
+    G_PROMPTS,
+    G_SCENE,
+    G_SCORE,
+    G_UPSCALE,
+    MASK_MERGE,
+    MODES,
+    NAME_LENGTH,
+    RESTORERS,
+    area,
+    cn_mode,
+    cn_model,
+    cn_module,
+    cn_number,
+    cn_on,
+    confidence,
+    judge_bases,
+)
 from lib_qfix.registry import DETECTORS, scorer_names
 from lib_qfix.scoring.clip_model import DEVICES
 from lib_qfix.scoring.prompt_pairs import PAIR_SETS, check_custom_pairs
 from lib_qfix.types import LOCAL_KINDS
-
-#: characters allowed in a model, weights or prompt file name (locally: a path, hence PATH_MAX)
-NAME_LENGTH = 4096
-
-MODES = ("fix", "fix_all", "score_only")
-FACE_MASKS = ("hull", "box", "eyes")
-RESTORERS = ("none", "GFPGAN", "CodeFormer")
-MASK_MERGE = ("none", "merge")
-
-G_GENERAL, G_SCORE, G_DETECT, G_PROMPTS, G_MASK, G_INPAINT, G_LOOP = (
-    "General", "Scoring", "Detectors", "Prompts", "Masks", "Inpaint", "Loop",
-)
-
-
-def _confidence(subject: str, *read_by: str) -> float:
-    """A detector's minimum confidence, e.g. ``face_confidence``."""
-    return option(0.5, f"{subject.capitalize()} confidence", f"Minimum {subject} detection confidence (0..1).",
-                  G_DETECT, 0.0, 1.0, 0.01, read_by=read_by)
-
-
-def _area(subject: str, bound: str, *read_by: str) -> float:
-    """Detections of ``subject`` outside an area range, e.g. ``face_min_area`` (``bound`` min or max)."""
-    low = bound == "min"
-    return option(0.0 if low else 1.0, f"{subject.capitalize()} {bound} area",
-                  f"Ignore {subject}s {'smaller' if low else 'larger'} than this fraction of the image area (0..1).",
-                  G_DETECT, 0.0, 1.0, 0.001, read_by=read_by)
-
-
-G_CONTROLNET = "ControlNet"
-#: ControlNet control modes, in the order of both extensions' ``ControlMode`` enums ("Balanced", "My prompt
-#: is more important", "ControlNet is more important")
-CONTROL_MODES = ("balanced", "prompt", "controlnet")
-#: the ControlNet units QFix can add to an inpaint pass -> the word an ``auto`` model name must contain
-CN_UNITS = {"hand": "openpose", "face": "openpose", "body": "openpose", "depth": "depth", "inpaint": "inpaint",
-            "tile": "tile"}
-#: preprocessors the panel offers (any name the host lists works): "none" passes QFix's own guide image;
-#: "auto" (depth): depth_hand_refiner for hands, depth_midas otherwise
-CN_MODULES = ("none", "auto", "depth_hand_refiner", "depth_midas", "inpaint_only", "tile_resample")
-
-
-def _cn_on(unit: str, on: bool, what: str) -> bool:
-    """Whether ControlNet unit ``unit`` (a key of :data:`CN_UNITS`) guides the passes it serves."""
-    return option(on, f"{unit.capitalize()} unit", f"ControlNet unit {what}", G_CONTROLNET, read_by=("loop",))
-
-
-def _cn_module(unit: str, default: str) -> str:
-    return option(default, f"{unit.capitalize()} preprocessor",
-                  "ControlNet preprocessor (module) as the host names it; 'none' uses QFix's own guide image.",
-                  G_CONTROLNET, choices=CN_MODULES, free_choice=True, read_by=("loop",))
-
-
-def _cn_model(unit: str) -> str:
-    return option("auto", f"{unit.capitalize()} model",
-                  f"ControlNet model as the host lists it (the [hash] may be left out); auto: the first installed "
-                  f"model whose name contains '{CN_UNITS[unit]}'.", G_CONTROLNET, choices=("auto",),
-                  free_choice=True, read_by=("loop",))
-
-
-def _cn_number(unit: str, what: str, default: float) -> float:
-    """``weight`` (0..2), guidance ``start`` or ``end`` (0..1, fractions of the sampling steps)."""
-    if what == "weight":
-        return option(default, f"{unit.capitalize()} weight", "ControlNet weight (0..2).", G_CONTROLNET,
-                      0.0, 2.0, 0.05, read_by=("loop",))
-    return option(default, f"{unit.capitalize()} guidance {what}",
-                  f"Fraction of the sampling steps at which the unit's guidance {what}s (0..1).", G_CONTROLNET,
-                  0.0, 1.0, 0.01, read_by=("loop",))
-
-
-def _cn_mode(unit: str) -> str:
-    return option("balanced", f"{unit.capitalize()} control mode",
-                  "balanced; prompt: my prompt is more important; controlnet: ControlNet is more important.",
-                  G_CONTROLNET, choices=CONTROL_MODES, read_by=("loop",))
-
-
-G_UPSCALE = "Upscale"
-G_SCENE = "Scene"
-G_JUDGE = "LLM judge"
-
-
-def _judge_bases() -> tuple[str, ...]:
-    """What the LLM judge can be combined with: nothing, or any other registered scorer."""
-    return (NO_BASE,) + tuple(n for n in scorer_names() if n != JUDGE_SCORER)
-
-
-#: the body-anatomy group (pose, extra fingers, teeth, skin); its detectors are off by default
-G_ANATOMY = "Anatomy"
 
 
 @dataclass(frozen=True)
@@ -171,22 +111,22 @@ class Options:
     # --- Detectors
     detect_faces: bool = option(True, "Faces", "Detect faces (MediaPipe) and judge them.", G_DETECT,
                                 read_by=("diagnose",))
-    face_confidence: float = _confidence("face", "face", "fidelity")
-    face_min_area: float = _area("face", "min", "face")
-    face_max_area: float = _area("face", "max", "face")
+    face_confidence: float = confidence("face", "face", "fidelity")
+    face_min_area: float = area("face", "min", "face")
+    face_max_area: float = area("face", "max", "face")
     face_mask: str = option("hull", "Face mask", "Mask shape: face mesh hull, box, or eyes only.", G_DETECT,
                             choices=FACE_MASKS, read_by=("face", "masks"))
     detect_hands: bool = option(True, "Hands", "Detect hands (MediaPipe) and check their plausibility.",
                                 G_DETECT, read_by=("diagnose",))
-    hand_confidence: float = _confidence("hand", "hand", "fidelity")
-    hand_min_area: float = _area("hand", "min", "hand")
-    hand_max_area: float = _area("hand", "max", "hand")
+    hand_confidence: float = confidence("hand", "hand", "fidelity")
+    hand_min_area: float = area("hand", "min", "hand")
+    hand_max_area: float = area("hand", "max", "hand")
     hand_crops: bool = option(True, "Search hands in crops",
                               "Also look for hands in crops around people (finds far more hands in group shots; "
                               "slower).", G_DETECT, read_by=("hand",))
     detect_text: bool = option(True, "Watermarks and text", "Detect watermarks, signatures and text (OCR).",
                                G_DETECT, read_by=("diagnose",))
-    text_confidence: float = _confidence("text", "text")
+    text_confidence: float = confidence("text", "text")
     ignore_text_in_prompt: bool = option(
         True, "Allow text the prompt asks for", "Do not treat text as a defect when the prompt asks for text "
         "(a sign, a logo, a caption).", G_DETECT, read_by=("text", "logo"))
@@ -266,45 +206,45 @@ class Options:
                                   "Guide inpaint passes with the ControlNet units switched on below, when the host "
                                   "has ControlNet and a matching model (else the pass runs unguided, with a note).",
                                   G_CONTROLNET, read_by=("loop",))
-    controlnet_hand: bool = _cn_on("hand", True, "for hand passes: an OpenPose hand skeleton of a well-formed hand "
+    controlnet_hand: bool = cn_on("hand", True, "for hand passes: an OpenPose hand skeleton of a well-formed hand "
                                    "fitted to the detected one.")
-    controlnet_hand_module: str = _cn_module("hand", "none")
-    controlnet_hand_model: str = _cn_model("hand")
-    controlnet_hand_weight: float = _cn_number("hand", "weight", 0.8)
-    controlnet_hand_start: float = _cn_number("hand", "start", 0.0)
-    controlnet_hand_end: float = _cn_number("hand", "end", 1.0)
-    controlnet_hand_mode: str = _cn_mode("hand")
-    controlnet_face: bool = _cn_on("face", False, "for face passes: OpenPose face keypoints from the face mesh.")
-    controlnet_face_module: str = _cn_module("face", "none")
-    controlnet_face_model: str = _cn_model("face")
-    controlnet_face_weight: float = _cn_number("face", "weight", 0.6)
-    controlnet_face_start: float = _cn_number("face", "start", 0.0)
-    controlnet_face_end: float = _cn_number("face", "end", 1.0)
-    controlnet_face_mode: str = _cn_mode("face")
-    controlnet_depth: bool = _cn_on("depth", False, "for hand and face passes: a depth map of the pass's own image "
+    controlnet_hand_module: str = cn_module("hand", "none")
+    controlnet_hand_model: str = cn_model("hand")
+    controlnet_hand_weight: float = cn_number("hand", "weight", 0.8)
+    controlnet_hand_start: float = cn_number("hand", "start", 0.0)
+    controlnet_hand_end: float = cn_number("hand", "end", 1.0)
+    controlnet_hand_mode: str = cn_mode("hand")
+    controlnet_face: bool = cn_on("face", False, "for face passes: OpenPose face keypoints from the face mesh.")
+    controlnet_face_module: str = cn_module("face", "none")
+    controlnet_face_model: str = cn_model("face")
+    controlnet_face_weight: float = cn_number("face", "weight", 0.6)
+    controlnet_face_start: float = cn_number("face", "start", 0.0)
+    controlnet_face_end: float = cn_number("face", "end", 1.0)
+    controlnet_face_mode: str = cn_mode("face")
+    controlnet_depth: bool = cn_on("depth", False, "for hand and face passes: a depth map of the pass's own image "
                                     "made by the preprocessor (auto: depth_hand_refiner for hands).")
-    controlnet_depth_module: str = _cn_module("depth", "auto")
-    controlnet_depth_model: str = _cn_model("depth")
-    controlnet_depth_weight: float = _cn_number("depth", "weight", 0.6)
-    controlnet_depth_start: float = _cn_number("depth", "start", 0.0)
-    controlnet_depth_end: float = _cn_number("depth", "end", 1.0)
-    controlnet_depth_mode: str = _cn_mode("depth")
-    controlnet_inpaint: bool = _cn_on("inpaint", False, "for every pass: inpaint_only on the pass's own image and "
+    controlnet_depth_module: str = cn_module("depth", "auto")
+    controlnet_depth_model: str = cn_model("depth")
+    controlnet_depth_weight: float = cn_number("depth", "weight", 0.6)
+    controlnet_depth_start: float = cn_number("depth", "start", 0.0)
+    controlnet_depth_end: float = cn_number("depth", "end", 1.0)
+    controlnet_depth_mode: str = cn_mode("depth")
+    controlnet_inpaint: bool = cn_on("inpaint", False, "for every pass: inpaint_only on the pass's own image and "
                                       "mask (blends the repainted area).")
-    controlnet_inpaint_module: str = _cn_module("inpaint", "inpaint_only")
-    controlnet_inpaint_model: str = _cn_model("inpaint")
-    controlnet_inpaint_weight: float = _cn_number("inpaint", "weight", 1.0)
-    controlnet_inpaint_start: float = _cn_number("inpaint", "start", 0.0)
-    controlnet_inpaint_end: float = _cn_number("inpaint", "end", 1.0)
-    controlnet_inpaint_mode: str = _cn_mode("inpaint")
-    controlnet_tile: bool = _cn_on("tile", False, "for every pass: tile_resample of the pass's own image (keeps "
+    controlnet_inpaint_module: str = cn_module("inpaint", "inpaint_only")
+    controlnet_inpaint_model: str = cn_model("inpaint")
+    controlnet_inpaint_weight: float = cn_number("inpaint", "weight", 1.0)
+    controlnet_inpaint_start: float = cn_number("inpaint", "start", 0.0)
+    controlnet_inpaint_end: float = cn_number("inpaint", "end", 1.0)
+    controlnet_inpaint_mode: str = cn_mode("inpaint")
+    controlnet_tile: bool = cn_on("tile", False, "for every pass: tile_resample of the pass's own image (keeps "
                                    "colours and layout).")
-    controlnet_tile_module: str = _cn_module("tile", "tile_resample")
-    controlnet_tile_model: str = _cn_model("tile")
-    controlnet_tile_weight: float = _cn_number("tile", "weight", 0.6)
-    controlnet_tile_start: float = _cn_number("tile", "start", 0.0)
-    controlnet_tile_end: float = _cn_number("tile", "end", 1.0)
-    controlnet_tile_mode: str = _cn_mode("tile")
+    controlnet_tile_module: str = cn_module("tile", "tile_resample")
+    controlnet_tile_model: str = cn_model("tile")
+    controlnet_tile_weight: float = cn_number("tile", "weight", 0.6)
+    controlnet_tile_start: float = cn_number("tile", "start", 0.0)
+    controlnet_tile_end: float = cn_number("tile", "end", 1.0)
+    controlnet_tile_mode: str = cn_mode("tile")
     # --- Upscale (after the fix loop: enlarge, then refine tile by tile; see lib_qfix/fix/upscale_step.py)
     upscale: bool = option(False, "Upscale",
                            "After the fixes, enlarge the image with the upscaler below, then (detail pass) refine it "
@@ -362,7 +302,7 @@ class Options:
     # --- LLM judge (a vision LLM rates image against prompt; its URL, model and key are the server's, never options)
     judge_base: str = option("offline", "Judge combined with",
                              "Scorer whose quality is combined with the judge's (none: the judge alone).", G_JUDGE,
-                             choices=_judge_bases, read_by=("scorer",))
+                             choices=judge_bases, read_by=("scorer",))
     judge_weight: float = option(0.7, "Judge weight", "The judge's share of the quality (0..1); the rest is the "
                                  "score it is combined with.", G_JUDGE, 0.0, 1.0, 0.05, read_by=("scorer",))
     judge_match_weight: float = option(0.5, "Prompt match weight", "Share of the prompt-match rating in the judge's "
@@ -404,14 +344,14 @@ class Options:
         False, "Waxy skin", "Flag faces whose skin has far less fine texture than real photos while the eyes are "
         "sharp (the plastic 'AI look'; faces of 128+ px).", G_ANATOMY, read_by=("face",))
     # --- ControlNet, body unit (after the blocks above, so that their positions stay)
-    controlnet_body: bool = _cn_on("body", False, "for body (anatomy) passes: the OpenPose body skeleton of the "
+    controlnet_body: bool = cn_on("body", False, "for body (anatomy) passes: the OpenPose body skeleton of the "
                                    "MediaPipe pose (one body, two arms; it keeps the detected joint angles).")
-    controlnet_body_module: str = _cn_module("body", "none")
-    controlnet_body_model: str = _cn_model("body")
-    controlnet_body_weight: float = _cn_number("body", "weight", 0.6)
-    controlnet_body_start: float = _cn_number("body", "start", 0.0)
-    controlnet_body_end: float = _cn_number("body", "end", 1.0)
-    controlnet_body_mode: str = _cn_mode("body")
+    controlnet_body_module: str = cn_module("body", "none")
+    controlnet_body_model: str = cn_model("body")
+    controlnet_body_weight: float = cn_number("body", "weight", 0.6)
+    controlnet_body_start: float = cn_number("body", "start", 0.0)
+    controlnet_body_end: float = cn_number("body", "end", 1.0)
+    controlnet_body_mode: str = cn_mode("body")
 
     def to_dict(self) -> dict[str, Any]:
         """``{key: value}`` for every option (JSON-ready)."""

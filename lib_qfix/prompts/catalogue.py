@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lib_qfix.types import Region
+
 Term = tuple[str, float]
 
 
@@ -201,6 +203,14 @@ def default_strategy(defect: str, local: bool = True) -> str:
     """The catalogue's strategy for ``defect``; a defect without one gets "inpaint" on a region with
     a box (``local``) and "regenerate_keywords" on a whole-image finding."""
     return DEFAULT_STRATEGY.get(defect) or ("inpaint" if local else "regenerate_keywords")
+
+
+def region_defects(region: Region) -> tuple[str, ...]:
+    """The defects ``region`` names, else its kind's default (:data:`KIND_DEFAULT_DEFECT`), else ()."""
+    if region.defects:
+        return tuple(region.defects)
+    fallback = KIND_DEFAULT_DEFECT.get(region.kind)
+    return (fallback,) if fallback else ()
 
 
 def entry(defect: str) -> Entry:

@@ -26,7 +26,7 @@ from typing import Any
 
 from lib_qfix.options import DEFAULTS, NEGATIVE_FIELD, Options
 from lib_qfix.prompts.attention import BREAK_CHUNK, emit, format_weight, join_terms, split_terms
-from lib_qfix.prompts.catalogue import CATALOGUE, KIND_DEFAULT_DEFECT
+from lib_qfix.prompts.catalogue import CATALOGUE, region_defects
 
 Term = tuple[str, float]
 
@@ -141,19 +141,12 @@ def merge_negative(user_negative: str, additions: Sequence[Term], clamp: bool = 
     return out
 
 
-def _region_defects(region: Any) -> tuple[str, ...]:
-    if region.defects:
-        return tuple(region.defects)
-    fallback = KIND_DEFAULT_DEFECT.get(region.kind)
-    return (fallback,) if fallback else ()
-
-
 def additions_for_regions(regions: Iterable[Any], options: Options | None = None) -> list[Term]:
     """Weighted negative terms for the defective regions (``Region.is_defect``), deduplicated.
 
     Order: catalogue terms per region and defect (weights x ``negative_strength``, clamped), then
     the per-kind user negatives of the kinds present, then ``extra_negative``. A defective region
-    without ``defects`` uses its kind's default (:data:`KIND_DEFAULT_DEFECT`). No defective region:
+    without ``defects`` uses its kind's default (:data:`~lib_qfix.prompts.catalogue.KIND_DEFAULT_DEFECT`). No defective region:
     an empty list (``extra_negative`` is added only to negatives QFix builds). An unknown defect
     name is skipped with a ``UserWarning``.
     """
@@ -165,7 +158,7 @@ def additions_for_regions(regions: Iterable[Any], options: Options | None = None
         return []
     terms: list[Term] = []
     for region in defective:
-        for defect in _region_defects(region):
+        for defect in region_defects(region):
             entry = CATALOGUE.get(defect)
             if entry is None:
                 warnings.warn(f"unknown defect {defect!r} on a {region.kind} region; no negative added",
@@ -193,7 +186,7 @@ def positives_for_regions(regions: Iterable[Any]) -> list[str]:
     for region in regions:
         if not region.is_defect:
             continue
-        for defect in _region_defects(region):
+        for defect in region_defects(region):
             entry = CATALOGUE.get(defect)
             for word in entry.positives if entry else ():
                 if word not in out:

@@ -97,6 +97,20 @@ def model_hash(filename: Path) -> str:
         return hashlib.sha256(f.read(0x10000)).hexdigest()[:8]
 
 
+def install_models(host: Any, models: tuple[str, ...], unit_count: int) -> dict[str, Path]:
+    """``models`` (file names) written into the host's ``models/ControlNet``, as ``{"name [hash]": path}``
+    sorted by name (both extensions list them so); ``control_net_unit_count`` set to ``unit_count``."""
+    model_dir = host.models_path / "ControlNet"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for name in sorted(models):
+        path = model_dir / name
+        path.write_bytes(name.encode())
+        found[f"{path.stem} [{model_hash(path)}]"] = path
+    host.modules["modules.shared"].opts.data["control_net_unit_count"] = unit_count
+    return found
+
+
 class ControlNetScript:
     """Stands in for ``scripts/controlnet.py`` ``Script`` (subclasses the fake host's ``Script``)."""
 
@@ -223,15 +237,7 @@ def install(monkeypatch: Any, host: Any, models: tuple[str, ...] = ("control_v11
     folder = webui / "extensions" / folder_name
     (folder / "scripts").mkdir(parents=True, exist_ok=True)
     (folder / "scripts" / "external_code.py").write_text("from internal_controlnet.external_code import *\n")
-    model_dir = host.models_path / "ControlNet"
-    model_dir.mkdir(parents=True, exist_ok=True)
-    found = {}
-    for name in sorted(models):
-        path = model_dir / name
-        path.write_bytes(name.encode())
-        found[f"{path.stem} [{model_hash(path)}]"] = path
-    host.modules["modules.shared"].opts.data["control_net_unit_count"] = unit_count
-    fake = ControlNetFake(host, folder, found, unit_count)
+    fake = ControlNetFake(host, folder, install_models(host, models, unit_count), unit_count)
     extensions_module(monkeypatch, host, [Extension(folder_name, folder)])
     monkeypatch.setitem(sys.modules, f"extensions.{folder_name}.scripts.external_code", fake.api)
     monkeypatch.syspath_prepend(str(webui))

@@ -27,32 +27,21 @@ from __future__ import annotations
 import sys
 import types
 from dataclasses import dataclass, fields
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from testkit.fake_a1111.controlnet_a1111 import Extension, extensions_module, model_hash
+# Forge's enums have the same members and values as sd-webui-controlnet's
+from testkit.fake_a1111.controlnet_a1111 import (
+    ControlMode,
+    Extension,
+    HiResFixOption,
+    ResizeMode,
+    extensions_module,
+    install_models,
+)
 
 PREPROCESSORS = ("None", "canny", "depth_midas", "depth_hand_refiner", "inpaint_only", "openpose", "openpose_full",
                  "openpose_hand", "tile_resample")
-
-
-class ControlMode(Enum):
-    BALANCED = "Balanced"
-    PROMPT = "My prompt is more important"
-    CONTROL = "ControlNet is more important"
-
-
-class ResizeMode(Enum):
-    RESIZE = "Just Resize"
-    INNER_FIT = "Crop and Resize"
-    OUTER_FIT = "Resize and Fill"
-
-
-class HiResFixOption(Enum):
-    BOTH = "Both"
-    LOW_RES_ONLY = "Low res only"
-    HIGH_RES_ONLY = "High res only"
 
 
 @dataclass
@@ -166,15 +155,7 @@ def _global_state(fake: ForgeControlNetFake) -> types.ModuleType:
 
 def install(monkeypatch: Any, host: Any, models: tuple[str, ...] = ("control_v11p_sd15_openpose.safetensors",),
             unit_count: int = 3) -> ForgeControlNetFake:
-    model_dir = host.models_path / "ControlNet"
-    model_dir.mkdir(parents=True, exist_ok=True)
-    found = {}
-    for name in sorted(models):
-        path = model_dir / name
-        path.write_bytes(name.encode())
-        found[f"{path.stem} [{model_hash(path)}]"] = path
-    host.modules["modules.shared"].opts.data["control_net_unit_count"] = unit_count
-    fake = ForgeControlNetFake(host, found, unit_count)
+    fake = ForgeControlNetFake(host, install_models(host, models, unit_count), unit_count)
     pkg = types.ModuleType("lib_controlnet")
     pkg.__path__ = []  # type: ignore[attr-defined]
     pkg.external_code, pkg.global_state = fake.api, fake.global_state  # type: ignore[attr-defined]

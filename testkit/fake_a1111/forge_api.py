@@ -30,9 +30,10 @@ both hosts, ``bool("False")`` is ``True``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Optional, Union, get_args, get_origin
+
+from testkit.fake_a1111.host_infotext import parse_generation_parameters
 
 FORGE = "forge"
 A1111 = "a1111"
@@ -142,43 +143,6 @@ def _target_type(host: str, model_field: Any) -> Any:
     return annotation
 
 
-# --- parsing, as both hosts' parse_generation_parameters (only what the paste fields below read)
-_PAIR = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
-_SIZE = re.compile(r"^(\d+)x(\d+)$")
-
-
-def parse(host: str, text: str) -> dict[str, Any]:
-    """Prompt, negative prompt, the last line's pairs (quoted values unquoted, ``AxB`` split into
-    ``-1``/``-2``), and the defaults the hosts add for missing hires keys (Forge: ``Hires VAE/TE``)."""
-    from testkit.fake_a1111.host_infotext import unquote
-
-    *lines, last = text.strip().split("\n")
-    if len(_PAIR.findall(last)) < 3:
-        lines.append(last)
-        last = ""
-    prompt, negative, neg = [], [], False
-    for line in lines:
-        line = line.strip()
-        if line.startswith("Negative prompt:"):
-            neg, line = True, line[16:].strip()
-        (negative if neg else prompt).append(line)
-    res: dict[str, Any] = {}
-    for k, v in _PAIR.findall(last):
-        v = unquote(v) if v[:1] == '"' and v[-1:] == '"' else v
-        m = _SIZE.match(v)
-        if m:
-            res[f"{k}-1"], res[f"{k}-2"] = m.group(1), m.group(2)
-        else:
-            res[k] = v
-    res["Prompt"], res["Negative prompt"] = "\n".join(prompt), "\n".join(negative)
-    for key, default in (("Hires resize-1", 0), ("Hires resize-2", 0), ("Hires checkpoint", "Use same checkpoint"),
-                         ("Hires prompt", ""), ("Hires negative prompt", "")):
-        res.setdefault(key, default)
-    if host == FORGE and "Hires Module 1" not in res:
-        res["Hires VAE/TE"] = ["Use same choices"]
-    return res
-
-
 def host_paste_fields(host: str, tab: str = "txt2img") -> list[PasteField]:
     """The host's own paste fields of ``tab`` that matter here (``modules/ui.py`` and the
     seed/sampler processing scripts), with the host's ``gr.update``. On txt2img most carry an
@@ -224,7 +188,7 @@ def apply_infotext(host: str, req: Any, fields: list[Any], script_inputs: list[A
         return {}
     fields = [f if isinstance(f, PasteField) else PasteField(*f) for f in fields]  # add_paste_fields
     already = req.dict(exclude_unset=True)
-    params = parse(host, req.infotext)
+    params = parse_generation_parameters(req.infotext, forge=host == FORGE)
 
     def value_of(field: PasteField) -> Any:
         value = field.function(params) if field.function else params.get(field.label)

@@ -52,22 +52,21 @@ def api_args(runner: Any, defaults: list[Any], alwayson_scripts: dict[str, Any])
 
 
 def txt2img(host: Any, runner: Any, script_args: list[Any], *, is_api: bool = False, **kw: Any) -> Any:
-    processing = host.modules["modules.processing"]
-    kw.setdefault("prompt", "a portrait photo")
-    kw.setdefault("negative_prompt", "lowres")
-    kw.setdefault("seed", 1234)
-    p = processing.StableDiffusionProcessingTxt2Img(**kw)
-    p.scripts, p.script_args, p.is_api = runner, list(script_args), is_api
-    return p, processing.process_images(p)
+    return _generate(host, "StableDiffusionProcessingTxt2Img", runner, script_args, is_api, kw)
 
 
 def img2img(host: Any, runner: Any, script_args: list[Any], *, is_api: bool = False, **kw: Any) -> Any:
     """An outer img2img pass (``init_images`` as PIL images; ``mask`` makes it an inpainting)."""
+    return _generate(host, "StableDiffusionProcessingImg2Img", runner, script_args, is_api, kw)
+
+
+def _generate(host: Any, kind: str, runner: Any, script_args: list[Any], is_api: bool, kw: dict[str, Any]) -> Any:
+    """(p, processed) of one outer generation: ``modules.processing.<kind>(**kw)`` run by ``runner``."""
     processing = host.modules["modules.processing"]
     kw.setdefault("prompt", "a portrait photo")
     kw.setdefault("negative_prompt", "lowres")
     kw.setdefault("seed", 1234)
-    p = processing.StableDiffusionProcessingImg2Img(**kw)
+    p = getattr(processing, kind)(**kw)
     p.scripts, p.script_args, p.is_api = runner, list(script_args), is_api
     return p, processing.process_images(p)
 
