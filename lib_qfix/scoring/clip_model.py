@@ -173,7 +173,7 @@ def find_weights(model: str, pretrained: str, dirs: list[Path], open_clip=None) 
 
 def _download(open_clip, model: str, pretrained: str, dirs: list[Path]):
     """Build with an open_clip tag, downloading into ``dirs[0]``; WeightsUnavailable on failure."""
-    hint = f"put a checkpoint file in {dirs[0]} (the qfix command also takes a file path as clip_pretrained)"
+    hint = f"put a checkpoint file in {dirs[0]} (the qfix command also takes a local file path as clip_pretrained)"
     if not open_clip.get_pretrained_cfg(model, pretrained):
         tags = ", ".join(open_clip.list_pretrained_tags_by_model(model)) or "none"
         raise WeightsUnavailable(
