@@ -120,8 +120,8 @@ def build_cases() -> list[Case]:
     hand = render_hand(size, 1.0, background=backdrop)
     with_hand, bad_hand, other_hand = astronaut.copy(), astronaut.copy(), astronaut.copy()
     with_hand[y:y + size, x:x + size] = hand
-    bad_hand[y:y + size, x:x + size] = paint_out_finger(hand, backdrop, 1)
-    other_hand[y:y + size, x:x + size] = paint_out_finger(hand, backdrop, 3)
+    bad_hand[y:y + size, x:x + size] = paint_out_finger(hand, backdrop, 3)
+    other_hand[y:y + size, x:x + size] = paint_out_finger(hand, backdrop, 0)
     return [
         Case("astronaut-face", "face", astronaut, enlarge_eye(astronaut, f_ast), hopper, f_hop.box),
         Case("hopper-face", "face", hopper, enlarge_eye(hopper, f_hop), astronaut, f_ast.box),
