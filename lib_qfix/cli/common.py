@@ -173,10 +173,18 @@ def run_reports(paths: list[Path], args, desc: str, make: Callable[[np.ndarray, 
                 report = make(image, path)
             except Exception as e:  # one bad image never ends the batch
                 err = f"{path}: {error_text(e)}"
-        if report is None:
-            failed += 1
-            report, image = error_report(str(path), err), None
-        reports.append(report)
-        if on_each is not None:
-            on_each(report, image)
+        failed += record(reports, str(path), report, image, err, on_each)
     return reports, failed
+
+
+def record(reports: list[Any], path: str, report: Any, image: np.ndarray | None, err: str | None,
+           on_each: Callable[[Any, np.ndarray | None], None] | None) -> bool:
+    """Append ``report``, or for None the error report of ``err``, and show it to ``on_each`` (with
+    ``image``, None for a failure). True when the image failed."""
+    failed = report is None
+    if failed:
+        report, image = error_report(path, err or "failed"), None
+    reports.append(report)
+    if on_each is not None:
+        on_each(report, image)
+    return failed

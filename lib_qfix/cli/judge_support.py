@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.cli import UsageError
-from lib_qfix.cli.common import progress
-from lib_qfix.diagnose import build_report, error_report, run_detectors
+from lib_qfix.cli.common import progress, record
+from lib_qfix.diagnose import build_report, run_detectors
 from lib_qfix.errors import error_text
 from lib_qfix.imageio import ImageLoadError, load_image
 from lib_qfix.judge import JUDGE_SCORER
@@ -128,10 +128,5 @@ def run_judged(paths: list[Path], args: Any, desc: str, options: Options,
                 err = str(e)
             except Exception as e:  # one bad image never ends the batch
                 err = f"{path}: {error_text(e)}"
-            if report is None:
-                failed += 1
-                report, image = error_report(str(path), err), None
-            reports.append(report)
-            if on_each is not None:
-                on_each(report, image)
+            failed += record(reports, str(path), report, image, err, on_each)
     return reports, failed
