@@ -146,32 +146,27 @@ class FidelityChecker:
                   measures: dict[str, float]) -> tuple[float, str]:
         assert region.box is not None
         h, w = before.shape[:2]
-        cx0, cy0, cx1, cy1 = _crop_box(region.box, CONTEXT, w, h)
-        box = (region.box[0] - cx0, region.box[1] - cy0, region.box[2] - cx0, region.box[3] - cy0)
         det = self.detector_for(region.kind)
 
-        def boxes(image: np.ndarray) -> list[tuple[Box, float]]:
-            found = det.detect(image[cy0:cy1, cx0:cx1], self.options, self.prompt)
+        def boxes(image: np.ndarray, window: Box) -> list[tuple[Box, float]]:
+            x0, y0, x1, y1 = window
+            found = det.detect(image[y0:y1, x0:x1], self.options, self.prompt)
             return [(r.box, float(r.confidence)) for r in found if r.box is not None]
 
-        ref = [(b, c) for b, c in boxes(before) if _relation(box, b) == "same"]
+        # the context crop first; a subject not seen there (a small one may need the whole image) is
+        # judged on the whole images, so "it vanished" is never an unjudged "fixed"
+        ref: list[tuple[Box, float]] = []
+        for window in (_crop_box(region.box, CONTEXT, w, h), (0, 0, w, h)):
+            own = (region.box[0] - window[0], region.box[1] - window[1], region.box[2] - window[0],
+                   region.box[3] - window[1])
+            ref = [(b, c) for b, c in boxes(before, window) if _relation(own, b) == "same"]
+            if ref:
+                break
         measures["presence_before"] = float(bool(ref))
-        if ref:
-            best, conf = max(ref, key=lambda bc: (iou(bc[0], box), bc[1]))
-            after_boxes = boxes(after)
-        else:  # not seen on the crop (a small subject may need the whole image): judge on whole images,
-            # so "it vanished" is never an unjudged "fixed"; unseen there too, presence cannot judge
-            def whole(image: np.ndarray) -> list[tuple[Box, float]]:
-                return [(r.box, float(r.confidence)) for r in det.detect(image, self.options, self.prompt)
-                        if r.box is not None]
-
-            own = region.box
-            full = [(b, c) for b, c in whole(before) if _relation(own, b) == "same"]
-            measures["presence_before"] = float(bool(full))
-            if not full:
-                return 0.0, ""
-            best, conf = max(full, key=lambda bc: (iou(bc[0], own), bc[1]))
-            after_boxes = whole(after)
+        if not ref:
+            return 0.0, ""  # the detector does not see it: presence cannot judge the result
+        best, conf = max(ref, key=lambda bc: (iou(bc[0], own), bc[1]))
+        after_boxes = boxes(after, window)
         # as sure as before, within a factor: a weak "face" in painted noise is not the face
         found = {_relation(best, b) for b, c in after_boxes if c >= KEEP_CONFIDENCE * conf}
         measures["presence_after"] = float("same" in found)
