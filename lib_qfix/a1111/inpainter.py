@@ -19,7 +19,7 @@ from lib_qfix.a1111.controlnet_guide import Guide
 from lib_qfix.fix.sampling import crop_sample_size
 from lib_qfix.fix.strategy import scaled_steps
 from lib_qfix.imageio import to_rgb_array
-from lib_qfix.masks import mask_bbox
+from lib_qfix.masks import crop_box
 from lib_qfix.protocols import InpaintParams, PassStopped
 
 
@@ -47,14 +47,8 @@ def sample_size(mask: np.ndarray, padding: int, resolution: int, guide_size: int
     """(width, height) the model samples the crop at: the mask box plus padding, scaled by the guide
     size rule of :mod:`lib_qfix.fix.sampling` (``guide_size`` 0: long side ``resolution``), both
     snapped to multiples of 8 (minimum 64)."""
-    box = mask_bbox(mask)
-    if box is None:
-        raise ValueError("mask: empty (no pixel > 0); nothing to inpaint")
-    h, w = mask.shape
-    x0, y0, x1, y1 = box
-    bw = min(w, x1 + padding) - max(0, x0 - padding)
-    bh = min(h, y1 + padding) - max(0, y0 - padding)
-    return crop_sample_size(bw, bh, resolution, guide_size)
+    x0, y0, x1, y1 = crop_box(mask, padding, (mask.shape[1], mask.shape[0]), multiple=1)
+    return crop_sample_size(x1 - x0, y1 - y0, resolution, guide_size)
 
 
 def _generation_params(p: Any) -> dict[str, Any]:

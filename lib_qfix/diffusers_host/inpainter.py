@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from lib_qfix import masks
 from lib_qfix.diffusers_host.controlnet import ControlNets, ControlRecord, plan_pass
 from lib_qfix.diffusers_host.device import generator
 from lib_qfix.diffusers_host.libs import diffusers
 from lib_qfix.diffusers_host.schedulers import scheduler_for
 from lib_qfix.fix.sampling import crop_sample_size, snap8
 from lib_qfix.fix.strategy import scaled_steps
-from lib_qfix.masks import mask_bbox
 from lib_qfix.protocols import InpaintParams
 from lib_qfix.types import Box
 
@@ -48,13 +48,9 @@ class Sampling:
 
 
 def crop_box(mask: np.ndarray, padding: int) -> Box:
-    """The mask's bounding box grown by ``padding`` pixels on each side, clamped to the image."""
-    box = mask_bbox(mask)
-    if box is None:
-        raise ValueError("mask: empty (no pixel > 0); nothing to inpaint")
-    h, w = mask.shape
-    x0, y0, x1, y1 = box
-    return max(0, x0 - padding), max(0, y0 - padding), min(w, x1 + padding), min(h, y1 + padding)
+    """The mask's bounding box grown by ``padding`` pixels on each side, clamped to the image
+    (:func:`lib_qfix.masks.crop_box` without snapping: the sampled size is snapped instead)."""
+    return masks.crop_box(mask, padding, (mask.shape[1], mask.shape[0]), multiple=1)
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
