@@ -22,6 +22,7 @@ import numpy as np
 
 from lib_qfix.fix.infotext import CONTROLNET, NOTE
 from lib_qfix.guides import body_guide, face_guide, hand_guide
+from lib_qfix.guides.body import POSE_POINTS
 from lib_qfix.options import FIELD_BY_KEY, Options
 from lib_qfix.options.groups import CN_UNITS
 from lib_qfix.protocols import ControlUnit
@@ -29,12 +30,10 @@ from lib_qfix.types import LOCAL_KINDS, Region
 
 log = logging.getLogger("qfix")
 
-#: MediaPipe pose landmarks a body region carries (lib_qfix.detect.anatomy)
-POSE_POINTS = 33
-
 
 def body_region_guide(region: Region, size: tuple[int, int]) -> np.ndarray | None:
-    """The OpenPose body skeleton of a body region's 33 pose landmarks, or None without them."""
+    """The OpenPose body skeleton of a body region's 33 pose landmarks (lib_qfix.detect.anatomy), or None
+    without them."""
     if region.kind != "body" or not region.landmarks or len(region.landmarks) != POSE_POINTS:
         return None
     return body_guide(np.asarray(region.landmarks, dtype=np.float64), size)

@@ -164,7 +164,7 @@ def run_upscale(image: np.ndarray, options: Options, *, upscaler: Upscaler, scor
     scores: list[tuple[str, float | None]] = [(LANCZOS, best_q)]
     kept, used = LANCZOS, LANCZOS
     if params.upscaler.strip().lower() != LANCZOS.lower():
-        up = _upscale(upscaler, image, factor, params.upscaler, size, notes)
+        up = _upscale(upscaler, image, factor, params.upscaler, reference, notes)
         if up is not None:
             used = params.upscaler
             q = _score(score, up, notes)
@@ -186,10 +186,10 @@ def run_upscale(image: np.ndarray, options: Options, *, upscaler: Upscaler, scor
     return UpscaleOutcome(best, (w, h), size, used, grid, verdict, tuple(scores), kept, tuple(dict.fromkeys(notes)))
 
 
-def _upscale(upscaler: Upscaler, image: np.ndarray, factor: float, name: str, size: tuple[int, int],
+def _upscale(upscaler: Upscaler, image: np.ndarray, factor: float, name: str, reference: np.ndarray,
              notes: list[str]) -> np.ndarray | None:
-    """The host upscaler's result at exactly ``size``, or None (with a note) when it has no such
-    upscaler or it failed."""
+    """The host upscaler's (never Lanczos) result at exactly the size of ``reference`` (the input's
+    Lanczos resize), or None (with a note) when it has no such upscaler, it failed or it only resized."""
     try:
         out = upscaler.upscale(image, factor, name)
     except LookupError as e:  # the adapter's message names the upscaler and what the host has
@@ -201,8 +201,8 @@ def _upscale(upscaler: Upscaler, image: np.ndarray, factor: float, name: str, si
     if out.ndim != 3 or out.shape[2] != 3 or out.dtype != np.uint8:
         notes.append(f"upscaler {name!r} returned {out.dtype} {out.shape}; {LANCZOS} used")
         return None
-    out = lanczos(out, size)
-    if name.strip().lower() != LANCZOS.lower() and _plain_resize(out, lanczos(image, size)):
+    out = lanczos(out, (reference.shape[1], reference.shape[0]))
+    if _plain_resize(out, reference):
         # A1111 answers a model upscaler whose weights cannot load with a plain Lanczos resize, silently
         notes.append(f"upscaler {name!r} gave a plain resize (its model did not load: the WebUI log says "
                      f"why); recorded as {LANCZOS}")
