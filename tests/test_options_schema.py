@@ -227,8 +227,6 @@ def test_client_policy_names_the_allowed_resources():
 
 def test_every_text_option_is_bounded():
     # a request can never make QFix copy an unbounded string into every infotext, PNG and inner pass
-    from lib_qfix.options import validate
-
     text_fields = [f for f in FIELDS if f.kind in ("str", "choice")]
     assert text_fields and all(f.max_length is not None for f in text_fields)
     with pytest.raises(OptionError, match="extra_negative: .*200000 characters.*at most 2000 characters"):

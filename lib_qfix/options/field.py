@@ -139,12 +139,10 @@ class Field:
             raise OptionError(self.key, value, self.allowed())
         if k in ("int", "float"):
             return self._number(value)
+        if not isinstance(value, str) or (self.max_length is not None and len(value) > self.max_length):
+            raise OptionError(self.key, value, self.allowed())
         if k == "choice":
-            if not isinstance(value, str):
-                raise OptionError(self.key, value, self.allowed())
             options = self.choice_list()
-            if self.max_length is not None and len(value) > self.max_length:
-                raise OptionError(self.key, value, self.allowed())
             if value in options or self.free_choice:
                 return value
             low = {c.lower(): c for c in options}
@@ -153,8 +151,6 @@ class Field:
             hint = closest(value, options)
             suffix = f"; did you mean {hint!r}?" if hint else ""
             raise OptionError(self.key, value, self.allowed() + suffix)
-        if not isinstance(value, str) or (self.max_length is not None and len(value) > self.max_length):
-            raise OptionError(self.key, value, self.allowed())
         if self.check is not None:
             self.check(value)
         return value
