@@ -33,11 +33,6 @@ log = logging.getLogger("qfix")
 TITLE = "controlnet"  # both scripts' title(), lower-cased
 
 
-def _mode(api: Any, mode: str) -> Any:
-    """The host's ``ControlMode`` member for a QFix mode (same order in both enums)."""
-    return list(api.ControlMode)[CONTROL_MODES.index(mode)]
-
-
 class ControlNetHost:
     """What QFix needs of a host's ControlNet; :class:`A1111ControlNet` and :class:`ForgeControlNet`."""
 
@@ -61,9 +56,15 @@ class ControlNetHost:
                 return s
         return None
 
+    def control_mode(self, mode: str) -> Any:
+        """The host's ``ControlMode`` member for a QFix mode (same order in both enums)."""
+        return list(self.api.ControlMode)[CONTROL_MODES.index(mode)]
+
     def unit(self, cu: ControlUnit, module: str, model: str) -> Any:
         """The host's enabled unit for ``cu`` with the host's spelling of ``module`` and ``model``."""
-        raise NotImplementedError
+        return self.api.ControlNetUnit(enabled=True, module=module, model=model, weight=cu.weight, image=cu.image,
+                                       guidance_start=cu.guidance_start, guidance_end=cu.guidance_end,
+                                       control_mode=self.control_mode(cu.control_mode))
 
     def off(self) -> Any:
         """A disabled unit (fills the slots QFix does not use)."""
@@ -98,11 +99,6 @@ class A1111ControlNet(ControlNetHost):
     def script(self, runner: Any) -> Any | None:
         return self.api.find_cn_script(runner) if runner is not None else None
 
-    def unit(self, cu: ControlUnit, module: str, model: str) -> Any:
-        return self.api.ControlNetUnit(enabled=True, module=module, model=model, weight=cu.weight, image=cu.image,
-                                       guidance_start=cu.guidance_start, guidance_end=cu.guidance_end,
-                                       control_mode=_mode(self.api, cu.control_mode))
-
     def off(self) -> Any:
         return self.api.ControlNetUnit(enabled=False)
 
@@ -127,10 +123,9 @@ class ForgeControlNet(ControlNetHost):
     def modules(self) -> list[str]:
         return [str(m) for m in self.global_state.get_all_preprocessor_names()]
 
-    def unit(self, cu: ControlUnit, module: str, model: str) -> Any:
-        return self.api.ControlNetUnit(enabled=True, module=module, model=model, weight=cu.weight, image=cu.image,
-                                       guidance_start=cu.guidance_start, guidance_end=cu.guidance_end,
-                                       control_mode=_mode(self.api, cu.control_mode).value)
+    def control_mode(self, mode: str) -> Any:
+        """The enum's string value: what Forge's script compares ``control_mode`` with."""
+        return super().control_mode(mode).value
 
     def off(self) -> Any:
         return self.api.ControlNetUnit(enabled=False, module="None", model="None")

@@ -115,13 +115,14 @@ class QFixScript(scripts.Script):
         up, up_notes = upscale_for(p, inpainter, outcome.image, options, scorer, prompt, negative, seed)
         pairs = outcome_infotext(outcome, options, parsed.baseline)
         pairs.update(upscale_infotext(up) if up is not None else {})
+        save_before = settings.save_before() and not p.do_not_save_samples
         # ControlNet: units used per pass, notes; control images saved with the "before" copy
-        pairs.update(inpainter.controlnet.finish(index, settings.save_before() and not p.do_not_save_samples))
+        pairs.update(inpainter.controlnet.finish(index, save_before))
         notes = list(warnings) + list(outcome.report_before.warnings) + up_notes
         if notes:
             pairs[WARNINGS] = settings.public_text("; ".join(notes))
         if outcome.changed or up is not None:
-            if settings.save_before() and not p.do_not_save_samples:
+            if save_before:
                 self._save_before(p, pp.image, index)
             pp.image = Image.fromarray(outcome.image if up is None else up.image)
         set_infotext(p, index, pairs)
