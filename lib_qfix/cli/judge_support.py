@@ -28,6 +28,7 @@ from lib_qfix.cli import UsageError
 from lib_qfix.cli.common import progress, record
 from lib_qfix.diagnose import build_report, run_detectors
 from lib_qfix.errors import error_text
+from lib_qfix.filter.cache import default_cache_path
 from lib_qfix.imageio import ImageLoadError, load_image
 from lib_qfix.judge import JUDGE_SCORER
 from lib_qfix.judge import setup as judge
@@ -49,8 +50,8 @@ def add_judge_args(p: Any) -> None:
 
 
 def default_cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "qfix", "judge")
+    """``$XDG_CACHE_HOME/qfix/judge`` (else ``~/.cache/qfix/judge``): beside ``qfix filter``'s cache."""
+    return str(default_cache_path().parent / "judge")
 
 
 def uses_judge(options: Options) -> bool:
@@ -116,7 +117,7 @@ def run_judged(paths: list[Path], args: Any, desc: str, options: Options,
                 ahead.append((nxt, pool.submit(prepare, nxt)))
 
         fill()
-        for _ in progress(list(paths), args, desc):
+        for _ in progress(paths, args, desc):
             path, fut = ahead.popleft()
             fill()
             report, image, err = None, None, ""

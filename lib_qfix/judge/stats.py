@@ -9,7 +9,7 @@ says "tokens not reported".
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass
@@ -79,9 +79,7 @@ class Stats:
 
     def snapshot(self) -> Snapshot:
         with self._lock:
-            s = self._s
-            return Snapshot(s.calls, s.attempts, s.cache_hits, s.failures, s.skipped, list(s.latencies),
-                            s.prompt_tokens, s.completion_tokens, s.reported)
+            return replace(self._s, latencies=list(self._s.latencies))  # every counter, the list copied
 
     def reset(self) -> None:
         with self._lock:
