@@ -76,11 +76,16 @@ class LimbFinding:
     confidence: float
 
 
-def body_unit(body: Body) -> float:
-    """The body's size in pixels: max(2-D shoulder width, half the 2-D shoulder-to-hip length)."""
-    p = body.points[:, :2]
+def _shoulders_torso(p: np.ndarray) -> tuple[float, float]:
+    """(2-D shoulder width, 2-D shoulder-midpoint-to-hip-midpoint length) in pixels of points ``p``."""
     width = float(np.linalg.norm(p[L_SHOULDER] - p[R_SHOULDER]))
     torso = float(np.linalg.norm((p[L_SHOULDER] + p[R_SHOULDER]) / 2 - (p[L_HIP] + p[R_HIP]) / 2))
+    return width, torso
+
+
+def body_unit(body: Body) -> float:
+    """The body's size in pixels: max(2-D shoulder width, half the 2-D shoulder-to-hip length)."""
+    width, torso = _shoulders_torso(body.points[:, :2])
     return max(width, torso / 2, 1.0)
 
 
@@ -165,8 +170,7 @@ def _mirror(x: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 def _missing_arm(body: Body, bi: int, hands: list[np.ndarray], width: int, height: int) -> list[LimbFinding]:
     p, vis = body.points[:, :2], body.visibility
-    sw = float(np.linalg.norm(p[L_SHOULDER] - p[R_SHOULDER]))
-    torso = float(np.linalg.norm((p[L_SHOULDER] + p[R_SHOULDER]) / 2 - (p[L_HIP] + p[R_HIP]) / 2))
+    sw, torso = _shoulders_torso(p)
     if sw < FRONTAL * torso or min(vis[L_SHOULDER], vis[R_SHOULDER]) < CLEAR_ARM:
         return []
     out = []

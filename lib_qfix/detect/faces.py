@@ -58,6 +58,8 @@ class FaceDetector:
         h, w = image.shape[:2]
         faces = [f for f in detect_face_boxes(image, options.face_confidence)
                  if options.face_min_area <= box_area(to_int_box(f.box, w, h)) / (w * h) <= options.face_max_area]
+        if not faces:  # no grey copy or sharpness to compute for an image without faces
+            return []
         faces.sort(key=lambda f: -box_area(f.box))
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         image_sharpness = fc.sharpness(gray)
@@ -110,7 +112,7 @@ class FaceDetector:
                 defects.append("cropped_face")
         polygon = None
         if mesh is None:
-            reasons.append("no face mesh on this face: box mask" if min(box[2] - box[0], box[3] - box[1]) >= MIN_MESH_PX
+            reasons.append("no face mesh on this face: box mask" if side >= MIN_MESH_PX
                            else "face too small for a mesh: box mask")
         elif options.face_mask == "hull":
             polygon = fc.hull(mesh)

@@ -48,6 +48,17 @@ def _starts(lo: float, hi: float, side: float) -> list[float]:
     return [lo + (hi - lo - side) * i / max(n - 1, 1) for i in range(n)]
 
 
+def person_region(face: FloatBox, width: int, height: int) -> Box:
+    """Where a person's hands usually are, around face box ``face`` (pixels), clipped to the image:
+    :data:`REGION_SIDE` face widths either side, :data:`REGION_ABOVE` face heights above to
+    :data:`REGION_BELOW` below the face centre (the hand detector's person crop, too)."""
+    x0, y0, x1, y1 = face
+    fw, fh = x1 - x0, y1 - y0
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return to_int_box((cx - REGION_SIDE * fw, cy - REGION_ABOVE * fh, cx + REGION_SIDE * fw,
+                       cy + REGION_BELOW * fh), width, height)
+
+
 def hand_windows(face_boxes: list[FloatBox], width: int, height: int) -> list[Box]:
     """Windows for ``face_boxes`` (pixels) in a ``width`` x ``height`` image, largest faces first, at
     most :data:`MAX_WINDOWS`; see the module doc."""
@@ -55,12 +66,9 @@ def hand_windows(face_boxes: list[FloatBox], width: int, height: int) -> list[Bo
         return grid_tiles(width, height)
     limit = CROP_MAX_FRACTION * max(width, height)
     out: list[Box] = []
-    for x0, y0, x1, y1 in sorted(face_boxes, key=lambda b: -box_area(b)):
-        fw, fh = x1 - x0, y1 - y0
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        rx0, ry0, rx1, ry1 = to_int_box((cx - REGION_SIDE * fw, cy - REGION_ABOVE * fh, cx + REGION_SIDE * fw,
-                                         cy + REGION_BELOW * fh), width, height)
-        side = WINDOW_FACES * max(fw, fh)
+    for face in sorted(face_boxes, key=lambda b: -box_area(b)):
+        rx0, ry0, rx1, ry1 = person_region(face, width, height)
+        side = WINDOW_FACES * max(face[2] - face[0], face[3] - face[1])
         sx, sy = min(side, rx1 - rx0), min(side, ry1 - ry0)
         if max(sx, sy) > limit or min(sx, sy) < 32:
             continue

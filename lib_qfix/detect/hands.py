@@ -43,14 +43,13 @@ from lib_qfix.detect.face_boxes import detect_face_boxes, grid_tiles
 from lib_qfix.detect.face_checks import hull
 from lib_qfix.detect.hand_plausibility import check_hand
 from lib_qfix.detect.hand_silhouette import extra_finger_reason
-from lib_qfix.detect.hand_windows import hand_windows
+from lib_qfix.detect.hand_windows import CROP_MAX_FRACTION, hand_windows, person_region
 from lib_qfix.detect.mediapipe_runtime import check_image, confidence_floor, solution
 from lib_qfix.detect.nms import inside_fraction, merge_boxes, nms, points_box, to_int_box
 from lib_qfix.options import Options
 from lib_qfix.types import DEFECT, OK, Region, box_area
 
 MAX_CROPS = 6
-CROP_MAX_FRACTION = 0.7
 PERSON_FACE_CONFIDENCE = 0.5
 MASK_GROW = 0.18
 FULL_FRAME_HANDS = 6
@@ -98,11 +97,7 @@ def person_crops(face_boxes: list[tuple[float, float, float, float]], width: int
     """
     if len(face_boxes) > MAX_CROPS:
         return grid_tiles(width, height)
-    regions = []
-    for x0, y0, x1, y1 in sorted(face_boxes, key=lambda b: -box_area(b)):
-        fw, fh = x1 - x0, y1 - y0
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        regions.append(to_int_box((cx - 3.2 * fw, cy - 1.2 * fh, cx + 3.2 * fw, cy + 4.5 * fh), width, height))
+    regions = [person_region(f, width, height) for f in sorted(face_boxes, key=lambda b: -box_area(b))]
     crops = merge_boxes(regions, 0.5)[:MAX_CROPS]
     limit = CROP_MAX_FRACTION * max(width, height)
     return [c for c in crops if max(c[2] - c[0], c[3] - c[1]) <= limit and min(c[2] - c[0], c[3] - c[1]) >= 32]

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.detect import mp_legacy, mp_tasks
+from lib_qfix.detect.mp_results import KINDS, unknown_kind
 from lib_qfix.imageio import check_rgb
 
 BACKENDS = ("legacy", "tasks")
@@ -103,8 +104,8 @@ def solution(kind: str, **params: Any) -> LockedSolution:
     if name == "tasks":
         mp = import_mediapipe()
         params = mp_tasks.normalize(mp, kind, params)
-    elif kind not in ("face_detection", "face_mesh", "hands", "pose"):
-        raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands, pose")
+    elif kind not in KINDS:
+        raise unknown_kind(kind)
     key = (name, kind, tuple(sorted(params.items())))
     with _pool_lock:
         found = _pool.get(key)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.detect import mp_pose
-from lib_qfix.detect.mp_results import FaceBox, HandPoints
+from lib_qfix.detect.mp_results import FaceBox, HandPoints, unknown_kind
 
 #: a model file the legacy API needs from the wheel (absent in wheels that dropped ``solutions``)
 BUNDLED_MODEL = ("modules", "face_detection", "face_detection_short_range.tflite")
@@ -42,7 +42,7 @@ def build(mp: Any, kind: str, params: dict[str, Any]) -> Callable[[np.ndarray], 
         return lambda rgb: _hands(hands.process(rgb))
     if kind == "pose":
         return mp_pose.build_legacy(mp, params)
-    raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands, pose")
+    raise unknown_kind(kind)
 
 
 def _faces(result: Any) -> list[FaceBox]:

@@ -7,6 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: the solution kinds every backend builds (:func:`lib_qfix.detect.mediapipe_runtime.solution`)
+KINDS = ("face_detection", "face_mesh", "hands", "pose")
+
+
+def unknown_kind(kind: str) -> ValueError:
+    """The error for a solution kind no backend builds."""
+    return ValueError(f"unknown MediaPipe solution {kind!r}; allowed: {', '.join(KINDS)}")
+
 
 @dataclass(frozen=True)
 class FaceBox:

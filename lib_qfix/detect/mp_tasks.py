@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from lib_qfix.detect import mp_models, mp_pose
-from lib_qfix.detect.mp_results import FaceBox, HandPoints
+from lib_qfix.detect.mp_results import FaceBox, HandPoints, unknown_kind
 
 #: first mediapipe whose Tasks face detector runs the full-range (192 px) model
 FULL_RANGE_SINCE = (0, 10, 33)
@@ -81,7 +81,7 @@ def normalize(mp: Any, kind: str, params: dict[str, Any]) -> dict[str, Any]:
                 "min_detection_confidence": params.get("min_detection_confidence", 0.5)}
     if kind == "pose":
         return mp_pose.normalize(params)
-    raise ValueError(f"unknown MediaPipe solution {kind!r}; allowed: face_detection, face_mesh, hands, pose")
+    raise unknown_kind(kind)
 
 
 def build(mp: Any, kind: str, params: dict[str, Any]) -> Callable[[np.ndarray], Any]:

@@ -1,5 +1,5 @@
 """Subject segmentation: MediaPipe's selfie segmentation (general model, 256x256 input), one mask
-per image, memoised by content so that the composition and lighting detectors share one pass.
+per image, memoised by content for the last 4 images (as the face boxes are).
 
 Backends follow :func:`lib_qfix.detect.mediapipe_runtime.backend`: ``legacy`` runs
 ``mp.solutions.selfie_segmentation`` (model inside mediapipe 0.10.9-0.10.21 wheels); ``tasks`` runs
