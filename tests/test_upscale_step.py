@@ -182,6 +182,15 @@ def test_the_controlnet_tile_unit_rides_on_every_tile_when_switched_on():
     assert all(c["params"].units == () for c in inp.calls)
 
 
+def test_the_tile_unit_is_built_like_every_other_unit():
+    # "auto" is the field's default preprocessor (not sent to the host as "auto") and the guidance
+    # end is at least its start: the rules of guidance.unit_for, shared with the inpaint passes
+    (unit,) = U.tile_units(opts(controlnet_tile=True, controlnet_tile_module="auto", controlnet_tile_start=0.6,
+                                controlnet_tile_end=0.2))
+    assert (unit.module, unit.guidance_start, unit.guidance_end, unit.target, unit.keywords) == (
+        "tile_resample", 0.6, 0.6, "detail", ("tile",))
+
+
 def test_a_huge_result_is_capped_with_a_note(monkeypatch):
     monkeypatch.setattr(U, "MAX_PIXELS", 200 * 150)
     out = run(opts(upscale_factor=4, detail_pass=False))
@@ -213,8 +222,8 @@ def test_upscale_step_reads_only_options_declared_for_it():
         tree = ast.parse(inspect.getsource(module))
         reads |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
                   and n.value.id == "options"} - {"replace", "to_dict"}
-    cn_tile = {f.key for f in FIELDS if f.key.startswith("controlnet_tile")} | {"use_controlnet"}
-    assert reads == set(read_by("upscale")) | cn_tile
+    # the tile unit's own fields are read by guidance.unit_for, like every ControlNet unit's
+    assert reads == set(read_by("upscale")) | {"use_controlnet", "controlnet_tile"}
     assert U.wanted(opts()) and not U.wanted(opts(mode="score_only")) and not U.wanted(DEFAULTS)
 
 

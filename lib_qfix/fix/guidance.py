@@ -92,21 +92,29 @@ def control_units(kind: str, regions: Sequence[Region], options: Options, width:
     if not options.use_controlnet:
         return ()
     out = []
-    for unit, word in CN_UNITS.items():
+    for unit in CN_UNITS:
         if not _opt(options, unit) or kind not in SERVES[unit]:
             continue
-        module = _module(options, unit, kind)
         image = None
-        if module == "none" and unit in GUIDES:
+        if _module(options, unit, kind) == "none" and unit in GUIDES:
             image = guide_image(unit, regions, width, height)
             if image is None:
                 continue
-        keywords = (HAND_DEPTH_WORD, word) if module == AUTO_DEPTH["hand"] else (word,)
-        start = float(_opt(options, unit, "start"))
-        out.append(ControlUnit(unit, module, str(_opt(options, unit, "model")), float(_opt(options, unit, "weight")),
-                               start, max(start, float(_opt(options, unit, "end"))), str(_opt(options, unit, "mode")),
-                               image, kind, keywords))
+        out.append(unit_for(unit, kind, options, image))
     return tuple(out)
+
+
+def unit_for(unit: str, target: str, options: Options, image: np.ndarray | None = None) -> ControlUnit:
+    """The :class:`ControlUnit` of ``unit`` (a :data:`CN_UNITS` name) for a pass over ``target`` (a
+    region kind, or "detail" for the upscale's tiles), from its options: "auto" preprocessor resolved
+    (:func:`_module`), guidance end at least its start, model keywords for ``resolve_model``.
+    ``image`` None: the host preprocesses the pass's own image."""
+    module = _module(options, unit, target)
+    keywords = (HAND_DEPTH_WORD, CN_UNITS[unit]) if module == AUTO_DEPTH["hand"] else (CN_UNITS[unit],)
+    start = float(_opt(options, unit, "start"))
+    return ControlUnit(unit, module, str(_opt(options, unit, "model")), float(_opt(options, unit, "weight")),
+                       start, max(start, float(_opt(options, unit, "end"))), str(_opt(options, unit, "mode")),
+                       image, target, keywords)
 
 
 def _base(name: str) -> str:

@@ -38,6 +38,7 @@ import numpy as np
 from PIL import Image
 
 from lib_qfix.errors import error_text
+from lib_qfix.fix.guidance import unit_for
 from lib_qfix.fix.infotext import DETAIL_TILES, UPSCALE_KEPT, UPSCALE_SCORES, UPSCALED
 from lib_qfix.fix.tiles import Tile, TileGrid, refine_tiled, tile_grid
 from lib_qfix.options import Options
@@ -98,10 +99,7 @@ def tile_units(options: Options) -> tuple[ControlUnit, ...]:
     (``image`` None: ControlNet resamples the tile itself), else none."""
     if not (options.use_controlnet and options.controlnet_tile):
         return ()
-    return (ControlUnit("tile", options.controlnet_tile_module, options.controlnet_tile_model,
-                        float(options.controlnet_tile_weight), float(options.controlnet_tile_start),
-                        float(options.controlnet_tile_end), options.controlnet_tile_mode, None,
-                        target="detail", keywords=("tile",)),)
+    return (unit_for("tile", "detail", options),)
 
 
 @dataclass(frozen=True, eq=False)
