@@ -67,6 +67,18 @@ def peak_mb() -> float:
     return max(own, kids) / 1024.0  # KiB on Linux; the larger of the two (children are sequential)
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its finished children, after waiting for the
+    worker processes a run shut down without waiting (so their time is counted)."""
+    import multiprocessing
+
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def filter_once(folder: Path, cache: Path, out: Path, engine: str = "local", **kw):
     """One full filter run as ``qfix filter`` does it; returns (seconds, decisions, RunResult)."""
     from lib_qfix.filter.job import RunConfig
@@ -139,10 +151,17 @@ def main() -> int:
     cache = tmp / "cache.sqlite"
     for p in tmp.glob("cache*.sqlite*"):
         p.unlink()
+    c0 = cpu_seconds()
     t1, dec, res = filter_once(imgs, cache, tmp / "out1")
     first = a.n / t1
+    c1 = cpu_seconds()
+    main_ms, workers_ms = ((c1[k] - c0[k]) * 1000 / a.n for k in (0, 1))
+    cpu_ms = main_ms + workers_ms
+    cores = os.cpu_count() or 1
     print(f"first run  : {t1:6.2f} s  {first:8.1f} img/s   target >= {TARGET_FIRST:.0f}  "
           f"ratio {first / TARGET_FIRST:.2f}  (scored {res.scored}, errors {res.failed})")
+    print(f"first run CPU: {cpu_ms:.1f} ms per image ({main_ms:.1f} main process, {workers_ms:.1f} workers), i.e. at most {cores * 1000 / cpu_ms:.0f} img/s "
+          f"on {cores} idle cores; load average {os.getloadavg()[0]:.1f} (other work on the machine lowers the wall figure)")
     times = [filter_once(imgs, cache, tmp / "out2")[0] for _ in range(3)]
     cached = a.n / statistics.median(times)
     print(f"cached run : {statistics.median(times):6.2f} s  {cached:8.1f} img/s   target >= {TARGET_CACHED:.0f}  "
@@ -161,7 +180,8 @@ def main() -> int:
     ray_ok = "n/a"
     if not a.no_ray:
         ray_ok = str(compare_ray(imgs, tmp, a.ray_n, dec)).lower()
-    print(f"filter: img_per_s={first:.1f} cached_img_per_s={cached:.1f} peak_mb={mb:.0f} ray_identical={ray_ok}")
+    print(f"filter: img_per_s={first:.1f} cached_img_per_s={cached:.1f} peak_mb={mb:.0f} ray_identical={ray_ok} "
+          f"cpu_ms_per_img={cpu_ms:.1f} idle_cores_img_per_s={cores * 1000 / cpu_ms:.0f}")
     if not a.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -65,7 +65,13 @@ def decode_bytes(data: bytes, path: str, *, work_side: int = WORK_SIDE, max_pixe
 
     h0, w0 = arr.shape[:2]
     k = min(1.0, thumb_side / max(h0, w0))
-    small = cv2.resize(arr, (max(1, round(w0 * k)), max(1, round(h0 * k))), interpolation=cv2.INTER_AREA)
+    small = arr
+    # halvings first: OpenCV's 2x area reduction is ~10x faster per pixel than its general one
+    # (512 -> 160 px: 0.84 -> 0.39 ms), and the result differs by < 1 level on average
+    while max(small.shape[:2]) >= 2 * thumb_side:
+        small = cv2.resize(small, (max(1, small.shape[1] // 2), max(1, small.shape[0] // 2)),
+                           interpolation=cv2.INTER_AREA)
+    small = cv2.resize(small, (max(1, round(w0 * k)), max(1, round(h0 * k))), interpolation=cv2.INTER_AREA)
     gray = cv2.resize(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (9, 8), interpolation=cv2.INTER_AREA)
     buf = io.BytesIO()
     Image.fromarray(small).save(buf, "JPEG", quality=75)

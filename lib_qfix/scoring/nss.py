@@ -52,19 +52,25 @@ _ALPHA, _RHO = _shape_table()
 def mscn(gray: np.ndarray) -> np.ndarray:
     """Mean-subtracted contrast-normalised coefficients of a (H, W) float32 image in 0..1."""
     mu = _smooth(gray)
-    ex2 = _smooth(gray * gray)
-    sigma = np.sqrt(np.abs(mu * mu - ex2))
-    return (gray - mu) / (sigma + _C)
+    # in place on two planes: fresh temporaries cost more in page faults than the arithmetic
+    var = _smooth(cv2.multiply(gray, gray))
+    sq = cv2.multiply(mu, mu)
+    cv2.subtract(sq, var, dst=var)
+    np.sqrt(np.abs(var, out=var), out=var)
+    var += np.float32(_C)
+    cv2.subtract(gray, mu, dst=sq)
+    return np.divide(sq, var, out=sq)
 
 
 def aggd_fit(x: np.ndarray) -> tuple[float, float, float, float]:
     """Asymmetric generalised Gaussian fit by moments: (shape alpha, mean, sigma_l^2, sigma_r^2)
     of a float32 array."""
     n = x.size
-    n_neg = int(np.count_nonzero(x < 0))
+    neg = cv2.threshold(x, 0.0, 0.0, cv2.THRESH_TOZERO_INV)[1]  # x where x <= 0, else 0
+    n_neg = int(cv2.countNonZero(neg))
     n_pos = n - n_neg
     total_sq = cv2.norm(x, cv2.NORM_L2SQR)
-    neg_sq = cv2.norm(cv2.min(x, 0.0), cv2.NORM_L2SQR)
+    neg_sq = cv2.norm(neg, cv2.NORM_L2SQR)
     left = neg_sq / max(n_neg, 1)
     right = (total_sq - neg_sq) / max(n_pos, 1)
     mean_sq = total_sq / max(n, 1)
