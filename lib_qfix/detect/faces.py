@@ -5,7 +5,9 @@ Pipeline per image: full-range detection (short-range when it finds nothing), fi
 each face of at least 48 px (largest first, at most :data:`MAX_MESH_FACES`; smaller faces get a box
 mask, a mesh there is slow and its eye shapes meaningless) a face mesh with iris refinement on a square
 crop 1.6x the box (the mesh's own detector is short-range, so it needs a face-filling crop). A face
-under 48 px is kept only when a mesh confirms it (:data:`MAX_CONFIRM_FACES`).
+under 48 px is kept only when a mesh confirms it (:data:`MAX_CONFIRM_FACES`), or when
+:mod:`lib_qfix.detect.face_boxes`' fine pass already confirmed it on a zoomed crop (model
+``ZOOMED``): the mesh on a 22 px face flips with a pixel of box offset (it lost a real 24 px face).
 
 Verdicts (each adds a reason and a defect name): ``blurry_face`` (sharpness inside the face vs the
 whole image), ``asymmetric_eyes`` (mesh eye widths, iris sizes, eye line vs mouth line),
@@ -24,7 +26,7 @@ import numpy as np
 
 from lib_qfix.detect import face_checks as fc
 from lib_qfix.detect.cropping import cropped_reason
-from lib_qfix.detect.face_boxes import RawFace, detect_face_boxes
+from lib_qfix.detect.face_boxes import ZOOMED, RawFace, detect_face_boxes
 from lib_qfix.detect.face_mouth import teeth_verdict
 from lib_qfix.detect.face_skin import waxy_verdict
 from lib_qfix.detect.mediapipe_runtime import check_image, solution
@@ -78,8 +80,8 @@ class FaceDetector:
             mesh = face_mesh(image, face.box)
             if mesh is None and side >= UNCONFIRMED_PX and face.score < UNCONFIRMED_CONFIDENCE:
                 return None
-        elif side < MIN_MESH_PX and (face_mesh(image, face.box) is None if confirm
-                                     else face.score < UNCONFIRMED_CONFIDENCE):
+        elif side < MIN_MESH_PX and face.model != ZOOMED and (face_mesh(image, face.box) is None if confirm
+                                                             else face.score < UNCONFIRMED_CONFIDENCE):
             return None
         defects: list[str] = []
         blur, _ = fc.blur_verdict(gray, box, image_sharpness)
