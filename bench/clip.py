@@ -12,8 +12,16 @@ Memory: resident set size (VmRSS) after 50 warm-up scores and after 500 consecut
 each with a different prompt every time (exercises the bounded prompt cache), on a small ResNet
 CLIP (width 16, one block per stage, 128 px images) so that 500 scores take seconds; growth in %.
 
-Last line: ``clip: rn50_img_per_s=… naive_img_per_s=… ratio=… rss_growth_pct=…`` where the first
-three are RN50 at 512 px native (QFix's default mode).
+Precision: QFix's default ``clip_precision`` "auto" (bfloat16 image encoder on a CPU that computes it
+natively, see lib_qfix/scoring/clip_model.cpu_autocast) against "fp32" on ``--check`` (default 100)
+varied 512 px photos (random crops of the bundled public-domain photos), RN50 native: both rates and
+the largest score difference. Random weights give every image nearly the same score, so the logit
+scale is set to a trained CLIP's (100, the clamp real checkpoints sit at), which makes the scores as
+sensitive to feature errors as a real model's; ``--pretrained PATH`` runs the same check on real weights.
+
+Last line: ``clip: rn50_img_per_s=… naive_img_per_s=… ratio=… fp32_img_per_s=… max_abs_err=…
+precision=… rss_growth_pct=…`` where the first three are RN50 at 512 px native (QFix's default mode,
+default precision) and the naive loop runs in fp32.
 """
 
 from __future__ import annotations
@@ -126,6 +134,55 @@ def throughput(model: str, device: str, n: int, repeats: int, batch_size: int) -
     return rows
 
 
+def varied_photos(n: int, size: int = 512, seed: int = 0) -> list[np.ndarray]:
+    """``n`` square crops (50-100 % of the short side, random place) of the bundled photos at ``size``."""
+    import cv2
+
+    from lib_qfix.samples import all_photos
+
+    rng = np.random.default_rng(seed)
+    pool = list(all_photos().values())
+    out = []
+    for i in range(n):
+        p = pool[i % len(pool)]
+        h, w = p.shape[:2]
+        side = int(min(h, w) * rng.uniform(0.5, 1.0))
+        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        out.append(np.ascontiguousarray(cv2.resize(p[y:y + side, x:x + side], (size, size),
+                                                   interpolation=cv2.INTER_AREA)))
+    return out
+
+
+def precision_check(n: int, pretrained: str, batch_size: int) -> tuple[float, float, float, str]:
+    """(auto img/s, fp32 img/s, largest |score difference|, the auto precision's name) on ``n`` photos."""
+    import math
+
+    import torch
+
+    from lib_qfix.scoring.clip_iqa import ClipIQA
+    from lib_qfix.scoring.clip_model import load_clip
+    from lib_qfix.scoring.prompt_pairs import resolve_pairs
+
+    images = varied_photos(n)
+    runs = {}
+    for precision in ("auto", "fp32"):
+        torch.manual_seed(0)
+        clip = load_clip("RN50", pretrained, "cpu", precision=precision)
+        if pretrained == "random":
+            clip.model.logit_scale.data.fill_(math.log(100.0))
+        scorer = ClipIQA(clip, resolve_pairs("quality5"), batch_size=batch_size)
+        scorer.score(images[:1])
+        t = time.perf_counter()
+        q = [r.quality for r in scorer.score(images)]
+        runs[precision] = (n / (time.perf_counter() - t), q, str(clip.autocast or clip.dtype).replace("torch.", ""))
+    err = max(abs(a - b) for a, b in zip(runs["auto"][1], runs["fp32"][1], strict=True))
+    spread = max(runs["fp32"][1]) - min(runs["fp32"][1])
+    print(f"precision: RN50 512px native, {n} photos: auto ({runs['auto'][2]}) {runs['auto'][0]:.2f} img/s, "
+          f"fp32 {runs['fp32'][0]:.2f} img/s (x{runs['auto'][0] / runs['fp32'][0]:.2f}); largest score difference "
+          f"{err:.4f} (scores spread {spread:.3f}; weights {pretrained})", flush=True)
+    return runs["auto"][0], runs["fp32"][0], err, runs["auto"][2]
+
+
 def rss_growth(count: int) -> tuple[float, float, float]:
     import torch
 
@@ -155,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--scores", type=int, default=500, help="consecutive scores for the memory check")
+    ap.add_argument("--check", type=int, default=100, help="photos for the precision check (default 100)")
+    ap.add_argument("--pretrained", default="random", help="RN50 weights for the precision check (a path or tag)")
     args = ap.parse_args(argv)
     import torch
 
@@ -162,12 +221,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.n} images per run, median of {args.repeats}", flush=True)
     rows = throughput("RN50", args.device, args.n, args.repeats, args.batch_size)
     rows += throughput("ViT-B-32", args.device, args.n, args.repeats, args.batch_size)
+    auto_rate, fp32_rate, err, precision = precision_check(args.check, args.pretrained, args.batch_size)
     before, after, growth = rss_growth(args.scores)
     print(f"memory: small RN CLIP, {args.scores} consecutive scores: RSS {before:.0f} -> {after:.0f} MiB "
           f"({growth:+.2f}%)")
     rn = next(r for r in rows if r["model"] == "RN50" and r["size"] == 512)
     print(f"clip: rn50_img_per_s={rn['qfix_img_per_s']:.2f} naive_img_per_s={rn['naive_img_per_s']:.2f} "
-          f"ratio={rn['ratio']:.2f} rss_growth_pct={growth:.2f}")
+          f"ratio={rn['ratio']:.2f} fp32_img_per_s={fp32_rate:.2f} max_abs_err={err:.4f} precision={precision} "
+          f"rss_growth_pct={growth:.2f}")
     return 0
 
 

@@ -25,8 +25,8 @@ def _scorer(model, pairs="quality5", custom="", **kw):
     from lib_qfix.scoring.clip_iqa import ClipIQA
     from lib_qfix.scoring.clip_model import load_clip
 
-    torch.manual_seed(0)
-    return ClipIQA(load_clip(model, "random", "cpu"), resolve_pairs(pairs, custom), **kw)
+    torch.manual_seed(0)  # fp32: these tests compare with the formula in fp32 to 1e-5
+    return ClipIQA(load_clip(model, "random", "cpu", precision="fp32"), resolve_pairs(pairs, custom), **kw)
 
 
 def _reference(scorer, image, pos_zero=False):
@@ -291,3 +291,30 @@ def test_text_cache_is_bounded(tiny):
     for i in range(0, TEXT_CACHE + 40, 20):
         clip.text_features([f"prompt number {j}" for j in range(i, i + 20)])
     assert len(clip.text_cache) == TEXT_CACHE and "prompt number 0" not in clip.text_cache
+
+
+def test_auto_precision_runs_the_image_encoder_in_bfloat16_on_cpus_that_have_it(tiny, monkeypatch):
+    from PIL import Image
+
+    from lib_qfix.samples import all_photos
+    from lib_qfix.scoring.clip_iqa import ClipIQA
+    from lib_qfix.scoring.clip_model import cpu_autocast, load_clip
+
+    assert cpu_autocast("cpu", "fp32") is None and cpu_autocast("cuda", "auto") is None
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False, raising=False)
+    assert cpu_autocast("cpu", "auto") is None  # emulated bfloat16 is slower than fp32: not used
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    assert cpu_autocast("cpu", "auto") is torch.bfloat16
+    images = [np.asarray(Image.fromarray(p).resize((96, 96))) for p in list(all_photos().values())[:4]]
+    scores = {}
+    for precision in ("fp32", "auto"):
+        torch.manual_seed(0)
+        clip = load_clip("qfix-tiny-rn", "random", "cpu", precision=precision)
+        assert clip.dtype == torch.float32  # weights stay fp32; only the image forward is autocast
+        scorer = ClipIQA(clip, resolve_pairs("quality5"))
+        seen: list = []  # the dtype the first convolution computed in, per forward
+        clip.model.visual.conv1.register_forward_hook(lambda m, i, o, seen=seen: seen.append(o.dtype))
+        scores[precision] = ([r.quality for r in scorer.score(images)], scorer.version, set(seen))
+    assert scores["fp32"][2] == {torch.float32} and scores["auto"][2] == {torch.bfloat16}
+    assert scores["auto"][1] == scores["fp32"][1] + ":bf16"  # cached scores of the two are kept apart
+    assert max(abs(a - b) for a, b in zip(scores["fp32"][0], scores["auto"][0], strict=True)) < 0.01

@@ -43,7 +43,7 @@ def _clip(model="qfix-tiny-vit-t4"):
     from lib_qfix.scoring.clip_model import load_clip
 
     torch.manual_seed(0)
-    clip = load_clip(model, "random", "cpu")
+    clip = load_clip(model, "random", "cpu", precision="fp32")
     clip.model.logit_scale.data.fill_(math.log(100.0))  # trained CLIPs sit at the clamp, 100
     return clip
 

@@ -30,6 +30,7 @@ def scorer_config(options: Options, models_dir: str | None = None) -> dict[str, 
         "pairs": options.prompt_pairs,
         "custom_pairs": options.custom_pairs,
         "device": options.device,
+        "precision": options.clip_precision,
     }
     if options.scorer == "clip-iqa+learned":
         cfg["learned"] = options.learned_prompts

@@ -16,6 +16,7 @@ sizes form separate groups (padding would change the attention pool's mean token
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -147,7 +148,8 @@ def encode_images(images: Sequence[np.ndarray], clip, *, native: bool, pos_embed
     for i, im in enumerate(prepared):
         groups.setdefault(im.shape[:2], []).append(i)
     out: list[Any] = [None] * len(prepared)
-    with torch.inference_mode():
+    low = torch.autocast("cpu", dtype=clip.autocast) if clip.autocast is not None else contextlib.nullcontext()
+    with torch.inference_mode(), low:
         for (h, w), idx in groups.items():
             step = batch_size
             if clip.device.type == "cpu":  # big CPU batches get slower per image (cache misses)

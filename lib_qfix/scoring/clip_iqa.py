@@ -63,6 +63,8 @@ class ClipIQA:
         self.pos_embed, self.batch_size = pos_embed, int(batch_size)
         self.min_side, self.max_side, self.defect_below = int(min_side), int(max_side), float(defect_below)
         self.version = f"1:{clip.name}:{os.path.basename(str(clip.pretrained))}:{pos_embed if self.native else 'fixed'}"
+        if clip.autocast is not None:  # scores differ from fp32 by ~0.001: cached ones are kept apart
+            self.version += ":bf16"
         if learned is not None:
             self.name = "clip-iqa+learned"
             self.version += f":{learned.tag}"
@@ -132,29 +134,29 @@ class ClipIQA:
         return ScoreResult(float(quality), self.name, signals, (), tuple(regions))
 
 
-def _clip(model: str, pretrained: str, device: str, models_dir: str | None):
-    """The shared model for (model, pretrained, device, models folder) from the registry
+def _clip(model: str, pretrained: str, device: str, models_dir: str | None, precision: str = "auto"):
+    """The shared model for (model, pretrained, device, models folder, precision) from the registry
     (``$QFIX_MODELS`` is searched after ``models_dir`` by :func:`models_dirs`)."""
-    return shared_clip(model, pretrained, device, models_dir)
+    return shared_clip(model, pretrained, device, models_dir, precision)
 
 
 def create_clip_iqa(model: str = "RN50", pretrained: str = "openai", pairs: str = "quality5",
                     custom_pairs: str = "", device: str = "auto", models_dir: str | None = None,
-                    **kwargs: Any) -> ClipIQA:
+                    precision: str = "auto", **kwargs: Any) -> ClipIQA:
     """Registry factory for ``clip-iqa`` (config from :func:`lib_qfix.scoring.scorer_config`).
 
     Raises :class:`lib_qfix.scoring.WeightsUnavailable` when the weights cannot be had."""
     chosen = resolve_pairs(pairs, custom_pairs)  # bad options fail before any model is loaded
-    return ClipIQA(_clip(model, pretrained, device, models_dir), chosen, **kwargs)
+    return ClipIQA(_clip(model, pretrained, device, models_dir, precision), chosen, **kwargs)
 
 
 def create_clip_iqa_learned(model: str = "RN50", pretrained: str = "openai", pairs: str = "quality5",
                             custom_pairs: str = "", device: str = "auto", learned: str = "",
-                            models_dir: str | None = None, **kwargs: Any) -> ClipIQA:
+                            models_dir: str | None = None, precision: str = "auto", **kwargs: Any) -> ClipIQA:
     """Registry factory for ``clip-iqa+learned``: quality from a learned prompt file (name or path);
     the pair set is still reported as the attribute breakdown."""
     chosen = resolve_pairs(pairs, custom_pairs)
     prompts = load_prompts(learned, models_dir)
-    clip = _clip(model, pretrained, device, models_dir)
+    clip = _clip(model, pretrained, device, models_dir, precision)
     prompts.check_fits(clip)
     return ClipIQA(clip, chosen, learned=prompts, **kwargs)
