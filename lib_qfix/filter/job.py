@@ -21,6 +21,7 @@ from lib_qfix.judge.pnginfo import stored_prompt
 from lib_qfix.options import DETECT_FLAGS, DETECT_KEYS, Options
 from lib_qfix.scoring import scorer_config
 from lib_qfix.types import Region
+from lib_qfix.working import scale_region
 
 #: one file to score: the scanned file and its modification time (seconds since the epoch, from
 #: the driver's stat, so that every engine records the same time)
@@ -73,12 +74,11 @@ def score_settings(options: Options, cfg: RunConfig) -> dict[str, Any]:
 
 
 def _scale_region(r: Region, scale: float, w: int, h: int) -> Region:
-    """A region found at working size (``scale`` = working/original) in original pixels."""
-    if r.box is None or scale == 1.0:
+    """A region found at working size (``scale`` = working/original) in original pixels (the box
+    only: records keep no outlines)."""
+    if r.box is None:
         return r
-    x0, y0, x1, y1 = r.box
-    box = (max(0, int(x0 / scale)), max(0, int(y0 / scale)), min(w, round(x1 / scale)), min(h, round(y1 / scale)))
-    return replace(r, box=box, polygon=None, landmarks=None)
+    return replace(scale_region(r, 1.0 / scale, 1.0 / scale, w, h), polygon=None, landmarks=None)
 
 
 def decode_file(item: ScanItem, cfg: RunConfig, mtime: float = 0.0) -> tuple[ImageRecord, Decoded | None]:
