@@ -275,15 +275,16 @@ def walk_images(root: Path, exclude: Sequence[Path] = (), found: Found | None = 
     return out
 
 
-def find_images(paths: Sequence[str | os.PathLike[str]]) -> Found:
+def find_images(paths: Sequence[str | os.PathLike[str]], exclude: Sequence[Path] = ()) -> Found:
     """Files given directly (used as given, whatever their suffix, a symlink followed: it was named
-    explicitly), plus the image files :func:`walk_images` finds under given folders. Raises
-    :class:`FileNotFoundError` naming a path that does not exist."""
+    explicitly), plus the image files :func:`walk_images` finds under given folders (sub-folders in
+    ``exclude``, given in the same form as the paths, left out). Raises :class:`FileNotFoundError`
+    naming a path that does not exist."""
     out = Found()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            walk_images(p, found=out)
+            walk_images(p, exclude, out)
         elif p.exists():
             out.entries.append((p, p.name))
         else:

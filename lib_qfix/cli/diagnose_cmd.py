@@ -16,6 +16,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from lib_qfix import diagnose as diagnosis  # the module: a test may swap its diagnose while a command loads
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED
 from lib_qfix.cli.args import check_output_dir, check_output_file, number, write_or_report
 from lib_qfix.cli.common import (
@@ -27,7 +28,6 @@ from lib_qfix.cli.common import (
     write_json,
 )
 from lib_qfix.cli.judge_support import add_judge_args, configure_judge, print_summary, prompt_for, run_judged
-from lib_qfix.diagnose import diagnose
 from lib_qfix.fileio import atomic_write_bytes
 from lib_qfix.imageio import WORK_SIDE, load_working
 from lib_qfix.judge.verdicts import judge_findings, rating_text
@@ -108,7 +108,7 @@ def run(args) -> int:
             return image
 
         def make(image, path: Path):
-            report = diagnose(image, options, prompt=prompt_for(path, args), path=str(path))
+            report = diagnosis.diagnose(image, options, prompt=prompt_for(path, args), path=str(path))
             return report_at(report, *sizes.pop(path, (image.shape[1], image.shape[0])))
 
         reports, failed = run_reports([p for p, _ in entries], args, "diagnose", make, on_each, loader=load)

@@ -16,7 +16,7 @@ from typing import Any
 from lib_qfix.cli import UsageError
 from lib_qfix.cli.common import unique_names
 from lib_qfix.fixrun.records import FixTask, file_key
-from lib_qfix.imageio import Found, walk_images
+from lib_qfix.imageio import Found, find_images
 from lib_qfix.options import Options
 
 RESULT_SUFFIX = ".png"
@@ -25,16 +25,12 @@ RESULT_SUFFIX = ".png"
 def find_sources(paths: list[str], out: str) -> Found:
     """Files named directly, and the images in the folders named (``out`` excluded). UsageError for a
     path that does not exist or when no image is found."""
-    found = Found()
-    excluded = [Path(out).resolve()]
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            walk_images(p.resolve(), excluded, found)
-        elif p.exists():
-            found.entries.append((p.resolve(), p.name))
-        else:
-            raise UsageError(f"{raw}: no such file or folder")
+    try:  # folders resolved, so that the output folder is recognised however it was named
+        found = find_images([Path(raw).resolve() if Path(raw).is_dir() else raw for raw in paths],
+                            [Path(out).resolve()])
+    except FileNotFoundError:
+        raise UsageError(f"{next(raw for raw in paths if not Path(raw).exists())}: no such file or folder") from None
+    found.entries = [(path.resolve(), name) for path, name in found.entries]
     if not found.entries:
         raise UsageError("no image files found in " + ", ".join(paths))
     return found

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from lib_qfix import diagnose as diagnosis  # the module: a test may swap its diagnose while a command loads
 from lib_qfix.cli import EXIT_OK, EXIT_SOME_FAILED
 from lib_qfix.cli.args import check_output_file, write_or_report
 from lib_qfix.cli.common import add_option_args, collect_paths, resolve_cli_options, run_reports, write_json
 from lib_qfix.cli.judge_support import add_judge_args, configure_judge, print_summary, prompt_for, run_judged
-from lib_qfix.diagnose import diagnose
 from lib_qfix.judge.verdicts import rating_text
 from lib_qfix.options import DETECTORS_OFF
 
@@ -31,7 +31,7 @@ def run(args) -> int:
     else:
         reports, failed = run_reports(
             paths, args, "score",
-            lambda image, path: diagnose(image, options, prompt=prompt_for(path, args), path=str(path)))
+            lambda image, path: diagnosis.diagnose(image, options, prompt=prompt_for(path, args), path=str(path)))
     written = True
     if args.json:
         written = write_or_report("--json", args.json, lambda: write_json([r.to_json() for r in reports], args.json))
