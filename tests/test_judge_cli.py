@@ -137,3 +137,14 @@ def test_filter_ranks_by_the_judge_and_shows_its_rating(photos, tmp_path, capsys
     assert "LLM judge: match 9/10, quality 9/10" in html
     assert "qfix: judge: 3 calls" in printed.err
     no_secrets(printed.out, printed.err, html, (out / "decisions.json").read_text(), url=srv.url)
+
+
+def test_diagnose_with_the_judge_works_at_the_work_size_like_without_it(photos, tmp_path):
+    out_json = tmp_path / "r.json"
+    with JudgeServer() as srv:
+        assert main(["diagnose", str(photos / "astro.png"), "--work-size", "128", *judge_args(
+            srv, "--no-judge-cache", "--json", str(out_json), "--set", "detect_text=false")]) == 0
+    report = json.loads(out_json.read_text())[0]
+    # judged (and detected) on the 128 px working copy, reported in the 256 px photo's pixels
+    assert (report["width"], report["height"]) == (256, 256) and report["signals"]["working_scale"] == 0.5
+    assert all(0 <= r["box"][2] <= 256 and 0 <= r["box"][3] <= 256 for r in report["regions"] if r["box"])

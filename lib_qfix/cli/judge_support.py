@@ -29,13 +29,14 @@ from lib_qfix.cli.common import progress, record
 from lib_qfix.diagnose import build_report, run_detectors
 from lib_qfix.errors import error_text
 from lib_qfix.filter.cache import default_cache_path
-from lib_qfix.imageio import ImageLoadError, load_image
+from lib_qfix.imageio import ImageLoadError, load_image, load_working
 from lib_qfix.judge import JUDGE_SCORER
 from lib_qfix.judge import setup as judge
 from lib_qfix.judge.pnginfo import stored_prompt
 from lib_qfix.judge.stats import STATS
 from lib_qfix.options import Options
 from lib_qfix.scoring import scorer_for
+from lib_qfix.working import report_at
 
 
 def add_judge_args(p: Any) -> None:
@@ -97,11 +98,16 @@ def run_judged(paths: list[Path], args: Any, desc: str, options: Options,
     Returns (reports, number failed)."""
     scorer, warnings = scorer_for(options)
     workers = max(1, int(options.judge_concurrency))
+    work_size = getattr(args, "work_size", None)  # diagnose's --work-size; score reads full images
 
-    def prepare(path: Path) -> tuple[np.ndarray, str, Any]:
-        image = load_image(path)
+    def prepare(path: Path) -> tuple[np.ndarray, str, Any, tuple[int, int]]:
+        if work_size is None:
+            image = load_image(path)
+            size = (image.shape[1], image.shape[0])
+        else:
+            image, *size = load_working(path, work_size)
         prompt = prompt_for(path, args)
-        return image, prompt, scorer.score([image], [prompt])[0]
+        return image, prompt, scorer.score([image], [prompt])[0], (size[0], size[1])
 
     reports: list[Any] = []
     failed = 0
@@ -122,9 +128,10 @@ def run_judged(paths: list[Path], args: Any, desc: str, options: Options,
             fill()
             report, image, err = None, None, ""
             try:
-                image, prompt, score = fut.result()
-                report = build_report(image, score, options, prompt=prompt, path=str(path), warnings=warnings,
-                                      detections=run_detectors(image, options, prompt))
+                image, prompt, score, size = fut.result()
+                report = report_at(build_report(image, score, options, prompt=prompt, path=str(path),
+                                                warnings=warnings, detections=run_detectors(image, options, prompt)),
+                                   *size)
             except ImageLoadError as e:
                 err = str(e)
             except Exception as e:  # one bad image never ends the batch
