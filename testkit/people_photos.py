@@ -88,7 +88,15 @@ def path_of(entry: dict) -> Path | None:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(Image.open(path).convert("RGB")))
+    """(H, W, 3) uint8 RGB; a photo with transparency (a cut-out) is laid over white, as a viewer shows
+    it (the colour stored under transparent pixels is arbitrary)."""
+    image = Image.open(path)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        white.alpha_composite(rgba)
+        image = white
+    return np.ascontiguousarray(np.asarray(image.convert("RGB")))
 
 
 def _boxes(entry: dict, key: str) -> list[Box]:
