@@ -63,16 +63,17 @@ def _sigmoid(x: float) -> float:
 
 def measure(image: np.ndarray) -> dict[str, float]:
     """The raw measurements of one (H, W, 3) uint8 RGB image (see the module docstring)."""
-    y = sig.luminance(image)
+    gray = sig.luma8(image)
+    y = gray.astype(np.float32)  # = sig.luminance(image)
     out = {
         "blur": sig.blur_index(y),
         "noise_sigma": sig.noise_sigma(y),
-        "blockiness": sig.blockiness(y),
+        "blockiness": sig.blockiness(gray),
         "detail": sig.detail_ratio(y),
         "megapixels": image.shape[0] * image.shape[1] / 1e6,
         "brisque": nss.brisque_score(image),
     }
-    out.update(sig.exposure(image))
+    out.update(sig.exposure(image, gray))
     return out
 
 
