@@ -118,7 +118,8 @@ def test_option_block_is_one_group_with_every_unit():
     core = [k for k in keys if not k.startswith("controlnet_body")]
     assert keys[0] == "use_controlnet" and order[order.index(keys[0]):][:len(core)] == core  # one block
     body = [k for k in keys if k.startswith("controlnet_body")]
-    assert order[-len(body):] == body  # the body unit came later: at the end, positions of others kept
+    start = order.index(body[0])  # the body unit came later: one block after all that existed then
+    assert order[start:start + len(body)] == body and start > order.index("detect_waxy_skin")
     for unit in CN_UNITS:
         for what in ("", "_module", "_model", "_weight", "_start", "_end", "_mode"):
             assert f"controlnet_{unit}{what}" in keys
