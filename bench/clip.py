@@ -17,10 +17,14 @@ natively, see lib_qfix/scoring/clip_model.cpu_autocast) against "fp32" on ``--ch
 varied 512 px photos (random crops of the bundled public-domain photos), RN50 native: both rates and
 the largest score difference. Random weights give every image nearly the same score, so the logit
 scale is set to a trained CLIP's (100, the clamp real checkpoints sit at), which makes the scores as
-sensitive to feature errors as a real model's; ``--pretrained PATH`` runs the same check on real weights.
+sensitive to feature errors as a real model's, and every residual block's last BatchNorm weight gets
+a random value (open_clip starts them at 0, which would leave the residual branches out of the
+features); ``--pretrained PATH`` runs the same check on real weights.
+"int8" (opt-in: static int8 ResNet trunk, see lib_qfix/scoring/clip_int8.py) is checked the same way,
+its build time (load + calibration) reported too.
 
 Last line: ``clip: rn50_img_per_s=… naive_img_per_s=… ratio=… fp32_img_per_s=… max_abs_err=…
-precision=… rss_growth_pct=…`` where the first three are RN50 at 512 px native (QFix's default mode,
+precision=… rss_growth_pct=… int8_img_per_s=… int8_max_abs_err=… int8_build_s=…`` where the first three are RN50 at 512 px native (QFix's default mode,
 default precision) and the naive loop runs in fp32.
 """
 
@@ -153,8 +157,30 @@ def varied_photos(n: int, size: int = 512, seed: int = 0) -> list[np.ndarray]:
     return out
 
 
-def precision_check(n: int, pretrained: str, batch_size: int) -> tuple[float, float, float, str]:
-    """(auto img/s, fp32 img/s, largest |score difference|, the auto precision's name) on ``n`` photos."""
+def live_residual_branches() -> None:
+    """Random RN50s as the precision check builds them get non-zero last BatchNorm weights in every
+    residual block: open_clip initialises them to 0, which would leave every residual branch out of
+    the features (and out of the error measured) while a trained model uses them all."""
+    import torch
+
+    from lib_qfix.scoring import clip_model
+
+    create = clip_model._create
+
+    def with_live_branches(open_clip, name):
+        net = create(open_clip, name)
+        gen = torch.Generator().manual_seed(1)
+        for key, module in net.visual.named_modules():
+            if key.startswith("layer") and key.endswith(".bn3"):
+                module.weight.data.uniform_(0.1, 0.4, generator=gen)
+        return net
+
+    clip_model._create = with_live_branches
+
+
+def precision_check(n: int, pretrained: str, batch_size: int) -> tuple[float, float, float, str, dict]:
+    """(auto img/s, fp32 img/s, largest |score difference|, the auto precision's name, int8 figures)
+    on ``n`` photos."""
     import math
 
     import torch
@@ -165,9 +191,14 @@ def precision_check(n: int, pretrained: str, batch_size: int) -> tuple[float, fl
 
     images = varied_photos(n)
     runs = {}
-    for precision in ("auto", "fp32"):
+    build = {}
+    if pretrained == "random":
+        live_residual_branches()
+    for precision in ("auto", "fp32", "int8"):
         torch.manual_seed(0)
+        t = time.perf_counter()
         clip = load_clip("RN50", pretrained, "cpu", precision=precision)
+        build[precision] = time.perf_counter() - t
         if pretrained == "random":
             clip.model.logit_scale.data.fill_(math.log(100.0))
         scorer = ClipIQA(clip, resolve_pairs("quality5"), batch_size=batch_size)
@@ -175,12 +206,16 @@ def precision_check(n: int, pretrained: str, batch_size: int) -> tuple[float, fl
         t = time.perf_counter()
         q = [r.quality for r in scorer.score(images)]
         runs[precision] = (n / (time.perf_counter() - t), q, str(clip.autocast or clip.dtype).replace("torch.", ""))
-    err = max(abs(a - b) for a, b in zip(runs["auto"][1], runs["fp32"][1], strict=True))
+    err, err8 = (max(abs(a - b) for a, b in zip(runs[p][1], runs["fp32"][1], strict=True)) for p in ("auto", "int8"))
     spread = max(runs["fp32"][1]) - min(runs["fp32"][1])
     print(f"precision: RN50 512px native, {n} photos: auto ({runs['auto'][2]}) {runs['auto'][0]:.2f} img/s, "
           f"fp32 {runs['fp32'][0]:.2f} img/s (x{runs['auto'][0] / runs['fp32'][0]:.2f}); largest score difference "
           f"{err:.4f} (scores spread {spread:.3f}; weights {pretrained})", flush=True)
-    return runs["auto"][0], runs["fp32"][0], err, runs["auto"][2]
+    print(f"precision: int8 trunk {runs['int8'][0]:.2f} img/s (x{runs['int8'][0] / runs['auto'][0]:.2f} of auto), "
+          f"largest score difference {err8:.4f}, load + calibration {build['int8']:.1f} s "
+          f"(fp32 load {build['fp32']:.1f} s)", flush=True)
+    int8 = {"img_per_s": runs["int8"][0], "max_abs_err": err8, "build_s": build["int8"]}
+    return runs["auto"][0], runs["fp32"][0], err, runs["auto"][2], int8
 
 
 def rss_growth(count: int) -> tuple[float, float, float]:
@@ -221,14 +256,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.n} images per run, median of {args.repeats}", flush=True)
     rows = throughput("RN50", args.device, args.n, args.repeats, args.batch_size)
     rows += throughput("ViT-B-32", args.device, args.n, args.repeats, args.batch_size)
-    auto_rate, fp32_rate, err, precision = precision_check(args.check, args.pretrained, args.batch_size)
+    auto_rate, fp32_rate, err, precision, int8 = precision_check(args.check, args.pretrained, args.batch_size)
     before, after, growth = rss_growth(args.scores)
     print(f"memory: small RN CLIP, {args.scores} consecutive scores: RSS {before:.0f} -> {after:.0f} MiB "
           f"({growth:+.2f}%)")
     rn = next(r for r in rows if r["model"] == "RN50" and r["size"] == 512)
     print(f"clip: rn50_img_per_s={rn['qfix_img_per_s']:.2f} naive_img_per_s={rn['naive_img_per_s']:.2f} "
           f"ratio={rn['ratio']:.2f} fp32_img_per_s={fp32_rate:.2f} max_abs_err={err:.4f} precision={precision} "
-          f"rss_growth_pct={growth:.2f}")
+          f"rss_growth_pct={growth:.2f} int8_img_per_s={int8['img_per_s']:.2f} "
+          f"int8_max_abs_err={int8['max_abs_err']:.4f} int8_build_s={int8['build_s']:.1f}")
     return 0
 
 

@@ -318,3 +318,30 @@ def test_auto_precision_runs_the_image_encoder_in_bfloat16_on_cpus_that_have_it(
     assert scores["fp32"][2] == {torch.float32} and scores["auto"][2] == {torch.bfloat16}
     assert scores["auto"][1] == scores["fp32"][1] + ":bf16"  # cached scores of the two are kept apart
     assert max(abs(a - b) for a, b in zip(scores["fp32"][0], scores["auto"][0], strict=True)) < 0.01
+
+
+def test_int8_precision_quantises_the_resnet_trunk_and_stays_close_to_fp32(tiny):
+    from PIL import Image
+
+    from lib_qfix.samples import all_photos
+    from lib_qfix.scoring.clip_iqa import ClipIQA
+    from lib_qfix.scoring.clip_model import load_clip
+
+    images = [np.asarray(Image.fromarray(p).resize((96, 96))) for p in list(all_photos().values())[:4]]
+    scores = {}
+    for precision in ("fp32", "int8"):
+        torch.manual_seed(0)
+        clip = load_clip("qfix-tiny-rn", "random", "cpu", precision=precision)
+        clip.model.logit_scale.data.fill_(math.log(100.0))  # a trained CLIP's scale: scores are sensitive
+        seen: list = []  # float first convolution calls: none when the int8 trunk runs
+        clip.model.visual.conv1.register_forward_hook(lambda m, i, o, seen=seen: seen.append(1))
+        for native in (True, False):
+            scorer = ClipIQA(clip, resolve_pairs("quality5"), native=native)
+            scores[precision, native] = ([r.quality for r in scorer.score(images)], scorer.version, len(seen))
+    assert scores["int8", True][2] == scores["int8", False][2] == 0 and scores["fp32", True][2] > 0
+    assert scores["int8", True][1] == scores["fp32", True][1] + ":int8"  # cached scores are kept apart
+    for native in (True, False):
+        assert max(abs(a - b) for a, b in zip(scores["fp32", native][0], scores["int8", native][0], strict=True)) < 0.01
+    torch.manual_seed(0)
+    vit = load_clip("qfix-tiny-vit", "random", "cpu", precision="int8")  # not a ResNet: fp32, no trunk
+    assert vit.int8_trunk is None and vit.autocast is None

@@ -354,8 +354,11 @@ class Options:
     controlnet_body_mode: str = cn_mode("body")
     # --- Scoring, CLIP precision (after the blocks above, so that their positions stay)
     clip_precision: str = option(
-        "auto", "CLIP precision", "auto: bfloat16 on CPUs that compute it natively (AVX512-BF16 or AMX; ~2.5x "
-        "faster, scores within ~0.001 of fp32 in bench/clip.py) and fp16 on CUDA; fp32: full precision everywhere.",
+        "auto", "CLIP precision", "auto: bfloat16 image convolutions on CPUs that compute it natively (AVX512-BF16 "
+        "or AMX; ~1.7-2x faster, scores within ~0.0001 of fp32 in bench/clip.py) and fp16 on CUDA; fp32: full "
+        "precision everywhere; "
+        "int8: a ResNet model's image trunk quantised to int8 on the CPU (RN50: ~1.9x the bfloat16 rate, scores "
+        "within ~0.0005 of fp32, ~10 s to calibrate at load; other models and devices run fp32).",
         G_SCORE, choices=PRECISIONS, read_by=("scorer",))
 
     def to_dict(self) -> dict[str, Any]:

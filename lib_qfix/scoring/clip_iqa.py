@@ -63,8 +63,10 @@ class ClipIQA:
         self.pos_embed, self.batch_size = pos_embed, int(batch_size)
         self.min_side, self.max_side, self.defect_below = int(min_side), int(max_side), float(defect_below)
         self.version = f"1:{clip.name}:{os.path.basename(str(clip.pretrained))}:{pos_embed if self.native else 'fixed'}"
-        if clip.autocast is not None:  # scores differ from fp32 by ~0.001: cached ones are kept apart
+        if clip.autocast is not None:  # scores differ from fp32 (slightly): cached ones are kept apart
             self.version += ":bf16"
+        if clip.int8_trunk is not None:
+            self.version += ":int8"
         if learned is not None:
             self.name = "clip-iqa+learned"
             self.version += f":{learned.tag}"

@@ -38,14 +38,16 @@ from lib_qfix.errors import reason
 from lib_qfix.lru import LRU
 from lib_qfix.registry import shared
 from lib_qfix.scoring import WeightsUnavailable
+from lib_qfix.scoring.clip_int8 import quantize_trunk
 
 log = logging.getLogger("qfix")
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 #: where CLIP can run ("auto": CUDA, then MPS, then the CPU); also "cuda:N" for one GPU
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: "auto": reduced precision where it is fast and close (CUDA fp16 weights, bfloat16 autocast on a CPU
-#: that computes bfloat16 natively); "fp32": full precision everywhere
-PRECISIONS = ("auto", "fp32")
+#: that computes bfloat16 natively); "fp32": full precision everywhere; "int8": a ResNet's image trunk
+#: quantised to int8 on the CPU (see clip_int8), fp32 elsewhere
+PRECISIONS = ("auto", "fp32", "int8")
 #: text features kept per model (one (D,) float32 vector each: 2-4 KiB; prompt pairs and prompts)
 TEXT_CACHE = 256
 
@@ -66,6 +68,8 @@ class LoadedClip:
     is_resnet: bool
     #: dtype the image encoder runs in under ``torch.autocast`` on the CPU (bfloat16), or None
     autocast: Any = None
+    #: the int8 stem + layer1-4 replacing the float ones (``precision`` "int8", ResNet on CPU), or None
+    int8_trunk: Any = field(default=None, compare=False, repr=False)
     text_cache: LRU = field(default_factory=lambda: LRU(TEXT_CACHE), compare=False, repr=False)
 
     def encode_texts(self, texts: Sequence[str]):
@@ -111,8 +115,9 @@ def models_dirs(models_dir: str | os.PathLike[str] | None = None) -> list[Path]:
 def cpu_autocast(device: Any, precision: str = "auto"):
     """torch.bfloat16 when image encoding on ``device`` should run under CPU autocast: ``precision``
     "auto", a CPU device, and a CPU with native bfloat16 (AVX512-BF16 or AMX; emulated bfloat16 is
-    slower than fp32); else None. RN50 at 512 px on 2 such cores: ~2.5x the fp32 rate, image features
-    within 0.3 % (relative L2) of fp32 (bench/clip.py)."""
+    slower than fp32); else None. A ResNet runs only its convolution trunk so
+    (:class:`lib_qfix.scoring.clip_image.AutocastTrunk`), a ViT all of it. RN50 at 512 px on 2 such
+    cores: ~1.7-2x the fp32 rate, scores within ~0.0001 of fp32 (bench/clip.py)."""
     import torch
 
     if precision != "auto" or torch.device(device).type != "cpu":
@@ -284,5 +289,6 @@ def load_clip(model: str = "RN50", pretrained: str = "openai", device: str = "au
     is_resnet = hasattr(visual, "attnpool")
     if is_resnet:  # oneDNN/cuDNN convolutions run 1.3-1.5x faster in NHWC (same fp32 arithmetic)
         visual.to(memory_format=torch.channels_last)
+    trunk = quantize_trunk(visual, mean, std) if precision == "int8" and is_resnet and dev.type == "cpu" else None
     return LoadedClip(net, open_clip.get_tokenizer(name), name, pretrained, dev, dtype, mean, std, size, is_resnet,
-                      cpu_autocast(dev, precision))
+                      cpu_autocast(dev, precision), int8_trunk=trunk)
