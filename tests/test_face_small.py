@@ -99,7 +99,7 @@ def test_one_normal_face_costs_one_detector_call(calls):
 def test_no_face_costs_at_most_the_fine_grid(calls):
     assert detect_face_boxes(_background(), 0.5) == ()
     # full + short-range on the whole image, then the fine grid; confirmations only for candidates
-    assert calls[0] <= 2 + face_boxes.FINE_GRID ** 2 + 2 * len(face_boxes.CONFIRM_ZOOMS)
+    assert calls[0] <= 2 + face_boxes.FINE_GRID ** 2 + 2
 
 
 def test_fine_tiles_cover_the_image_with_overlap():

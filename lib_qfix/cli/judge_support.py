@@ -103,11 +103,11 @@ def run_judged(paths: list[Path], args: Any, desc: str, options: Options,
     def prepare(path: Path) -> tuple[np.ndarray, str, Any, tuple[int, int]]:
         if work_size is None:
             image = load_image(path)
-            size = (image.shape[1], image.shape[0])
+            width, height = image.shape[1], image.shape[0]
         else:
-            image, *size = load_working(path, work_size)
+            image, width, height = load_working(path, work_size)
         prompt = prompt_for(path, args)
-        return image, prompt, scorer.score([image], [prompt])[0], (size[0], size[1])
+        return image, prompt, scorer.score([image], [prompt])[0], (width, height)
 
     reports: list[Any] = []
     failed = 0

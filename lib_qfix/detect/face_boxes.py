@@ -10,7 +10,7 @@ a 24 px face in a 512 px image is 15 px to full-range on a 0.6 tile (the 2x2 gri
 replaced) and is missed; short-range on a 160 px tile sees it at 19 px and finds it. Short-range on
 such tiles also fires on a headlight, cat and cheetah fur, board details (scores 0.5-0.86), so a face
 the fine pass adds (one no earlier pass found) is kept only when full-range finds it again on a
-square crop :data:`CONFIRM_ZOOMS` times its side around it; it then carries full-range's box (hand
+square crop :data:`CONFIRM_ZOOM` times its side around it; it then carries full-range's box (hand
 person anchors stay as before) and model :data:`ZOOMED`. Measured on bench/detect.py's 33 faces and
 bench/hands.py's photos: every real face confirmed (lowest full-range score 0.64), every fine-pass
 false face scored 0 there (a 4x crop let the headlight through at 0.62).
@@ -32,7 +32,7 @@ import numpy as np
 
 from lib_qfix.detect.mediapipe_runtime import LockedSolution, backend, confidence_floor, solution
 from lib_qfix.detect.mp_results import FaceBox
-from lib_qfix.detect.nms import iou, nms
+from lib_qfix.detect.nms import iou, nms, square_inside
 
 #: MediaPipe face-detection keypoint order
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
@@ -59,8 +59,8 @@ TILE_FRACTION = 0.6
 #: image, neighbours overlap by ~45 px, so a face of up to ~40 px lies whole in one tile)
 FINE_GRID = 4
 FINE_FRACTION = 0.31
-#: a fine-pass face must be found again by full-range on centred square crops this many times its side
-CONFIRM_ZOOMS = (3.0,)
+#: a fine-pass face must be found again by full-range on a centred square crop this many times its side
+CONFIRM_ZOOM = 3.0
 
 
 def grid_tiles(width: int, height: int, fraction: float = TILE_FRACTION) -> list[tuple[int, int, int, int]]:
@@ -82,31 +82,26 @@ def _zoom_crop(box: tuple[float, float, float, float], zoom: float, width: int,
                height: int) -> tuple[int, int, int, int]:
     """A square of ``zoom`` times the box's long side around its centre, shifted (then clipped) into the image."""
     side = int(round(zoom * max(box[2] - box[0], box[3] - box[1])))
-    sw, sh = min(side, width), min(side, height)
-    x0 = int(round(min(max((box[0] + box[2] - sw) / 2, 0), width - sw)))
-    y0 = int(round(min(max((box[1] + box[3] - sh) / 2, 0), height - sh)))
-    return x0, y0, x0 + sw, y0 + sh
+    fx0, fy0, fx1, fy1 = square_inside(box, side, width, height)
+    x0, y0 = int(round(fx0)), int(round(fy0))
+    return x0, y0, x0 + round(fx1 - fx0), y0 + round(fy1 - fy0)
 
 
 def _confirmed(image: np.ndarray, face: RawFace, full: LockedSolution) -> RawFace | None:
-    """Full-range's detection of ``face`` (IoU >= 0.3) on the first :data:`CONFIRM_ZOOMS` crop around
-    it, when every crop finds it again; else None. Short-range on 160 px tiles also fires on a
+    """Full-range's detection of ``face`` (IoU >= 0.3) on a square crop :data:`CONFIRM_ZOOM` times its
+    side around it, or None when it is not found again. Short-range on 160 px tiles also fires on a
     headlight, cat and cheetah fur, board details; on the benchmarks' photos none of those survived a
     3x crop and every real face did (lowest full-range score 0.64). Returning full-range's box keeps
     boxes (person anchors for hands) as the full-range passes gave them before the fine pass existed;
-    the score is the best of the candidate's and the confirmations' (short-range scores higher)."""
+    the score is the better of the candidate's and the confirmation's (short-range scores higher)."""
     h, w = image.shape[:2]
-    first, score = None, face.score
-    for zoom in CONFIRM_ZOOMS:
-        x0, y0, x1, y1 = _zoom_crop(face.box, zoom, w, h)
-        again = [(iou(f.box, face.box), f) for f in
-                 _to_pixels(full.run(image[y0:y1, x0:x1]), x1 - x0, y1 - y0, "full", x0, y0)]
-        best = max(again, key=lambda a: a[0], default=(0.0, None))
-        if best[0] < 0.3:
-            return None
-        first = first or best[1]
-        score = max(score, best[1].score)
-    return RawFace(first.box, score, first.keypoints, ZOOMED) if first else None
+    x0, y0, x1, y1 = _zoom_crop(face.box, CONFIRM_ZOOM, w, h)
+    again = [(iou(f.box, face.box), f) for f in
+             _to_pixels(full.run(image[y0:y1, x0:x1]), x1 - x0, y1 - y0, "full", x0, y0)]
+    overlap, best = max(again, key=lambda a: a[0], default=(0.0, None))
+    if best is None or overlap < 0.3:
+        return None
+    return RawFace(best.box, max(face.score, best.score), best.keypoints, ZOOMED)
 
 
 _memo: OrderedDict[tuple, tuple[RawFace, ...]] = OrderedDict()

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from lib_qfix.detect.face_boxes import grid_tiles
-from lib_qfix.detect.nms import iou, to_int_box
+from lib_qfix.detect.nms import coverage, iou, square_inside, to_int_box
 from lib_qfix.types import box_area
 
 Box = tuple[int, int, int, int]
@@ -109,9 +109,7 @@ def image_tiles(width: int, height: int, crops: list[Box], covered_by: tuple[Box
     :data:`TILE_COVERED` by them are left out."""
     if min(width, height) < TILE_MIN_SIDE:
         return []
-    covered = np.zeros((height, width), bool)
-    for x0, y0, x1, y1 in [*crops, *covered_by]:
-        covered[y0:y1, x0:x1] = True
+    covered = coverage([*crops, *covered_by], width, height)
     return [t for t in grid_tiles(width, height, TILE_FRACTION)
             if t not in crops and covered[t[1]:t[3], t[0]:t[2]].mean() < TILE_COVERED]
 
@@ -123,7 +121,4 @@ def refine_window(hand: FloatBox, width: int, height: int) -> Box | None:
     side = REFINE_ZOOM * max(hand[2] - hand[0], hand[3] - hand[1])
     if side > CROP_MAX_FRACTION * max(width, height) or side < 32:
         return None
-    sw, sh = min(side, width), min(side, height)
-    x0 = min(max((hand[0] + hand[2] - sw) / 2, 0.0), width - sw)
-    y0 = min(max((hand[1] + hand[3] - sh) / 2, 0.0), height - sh)
-    return to_int_box((x0, y0, x0 + sw, y0 + sh), width, height)
+    return to_int_box(square_inside(hand, side, width, height), width, height)

@@ -77,7 +77,7 @@ from lib_qfix.detect.hand_windows import (
     refine_window,
 )
 from lib_qfix.detect.mediapipe_runtime import check_image, confidence_floor, solution
-from lib_qfix.detect.nms import inside_fraction, merge_boxes, nms, points_box, to_int_box
+from lib_qfix.detect.nms import coverage, inside_fraction, merge_boxes, nms, points_box, to_int_box
 from lib_qfix.options import Options
 from lib_qfix.types import DEFECT, OK, Region, box_area
 
@@ -137,12 +137,7 @@ def person_crops(face_boxes: list[tuple[float, float, float, float]], width: int
 
 def _covers(crops: list[tuple[int, int, int, int]], width: int, height: int) -> bool:
     """Do the crops cover every pixel of the image?"""
-    if not crops:
-        return False
-    covered = np.zeros((height, width), bool)
-    for x0, y0, x1, y1 in crops:
-        covered[y0:y1, x0:x1] = True
-    return bool(covered.all())
+    return bool(crops) and bool(coverage(crops, width, height).all())
 
 
 #: a crop's hand whose box comes this close (fraction of the crop side) to a crop edge inside the
@@ -158,6 +153,12 @@ def _mark_cut(hand: RawHand, crop: tuple[int, int, int, int], width: int, height
     cut = (x0 > 0 and b[0] < x0 + mx) or (y0 > 0 and b[1] < y0 + my) or \
         (x1 < width and b[2] > x1 - mx) or (y1 < height and b[3] > y1 - my)
     return RawHand(hand.points, hand.label, hand.score, "cut") if cut else hand
+
+
+def _kept(found: list[RawHand], confidence: float, faces: list[tuple[float, float, float, float]]) -> list[RawHand]:
+    """The hands scoring at least ``confidence`` that do not lie 70 % inside a face box (the palm
+    detector fires on the nose of close-up faces)."""
+    return [f for f in found if f.score >= confidence and not any(inside_fraction(f.box, fb) > 0.7 for fb in faces)]
 
 
 def _merge(found: list[RawHand]) -> list[RawHand]:
@@ -195,8 +196,7 @@ class HandDetector:
                    for f in found if f.source == "full") >= 2 and len(crops) > 1:
                 continue
             found += [_mark_cut(f, crop, w, h) for f in run_hands(image, crop, WINDOW_HANDS, floor, "crop", CROP_COMPLEXITY)]
-        found = _merge([f for f in found if f.score >= options.hand_confidence
-                        and not any(inside_fraction(f.box, fb) > 0.7 for fb in faces)])
+        found = _merge(_kept(found, options.hand_confidence, faces))
         if not options.hand_crops:
             return found
         # a second look, centred, at each hand a crop holds only part of (cut by its edge) and no other
@@ -206,8 +206,7 @@ class HandDetector:
             win = refine_window(f.box, w, h)
             if win is not None:
                 again += run_hands(image, win, 2, floor, "refine", CROP_COMPLEXITY)
-        again = [f for f in again if f.score >= options.hand_confidence
-                 and not any(inside_fraction(f.box, fb) > 0.7 for fb in faces)]
+        again = _kept(again, options.hand_confidence, faces)
         return _merge(found + again) if again else found
 
     def detect(self, image: np.ndarray, options: Options, prompt: str = "") -> list[Region]:

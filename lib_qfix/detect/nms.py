@@ -72,6 +72,23 @@ def scale_box(box: Sequence[float], factor: float, square: bool = False) -> Floa
     return (cx - w * factor / 2, cy - h * factor / 2, cx + w * factor / 2, cy + h * factor / 2)
 
 
+def square_inside(box: Sequence[float], side: float, width: int, height: int) -> FloatBox:
+    """A square of ``side`` pixels centred on ``box``, shifted into a ``width`` x ``height`` image
+    (each side clipped to the image's when longer), not rounded."""
+    sw, sh = min(side, width), min(side, height)
+    x0 = min(max((box[0] + box[2] - sw) / 2, 0), width - sw)
+    y0 = min(max((box[1] + box[3] - sh) / 2, 0), height - sh)
+    return x0, y0, x0 + sw, y0 + sh
+
+
+def coverage(boxes: Sequence[Sequence[int]], width: int, height: int) -> np.ndarray:
+    """(height, width) bool mask of the pixels inside any of the integer ``boxes``."""
+    covered = np.zeros((height, width), bool)
+    for x0, y0, x1, y1 in boxes:
+        covered[y0:y1, x0:x1] = True
+    return covered
+
+
 def points_box(points: np.ndarray) -> FloatBox:
     """Bounding box of an (N, 2+) array of (x, y, ...) points."""
     return (float(points[:, 0].min()), float(points[:, 1].min()),
