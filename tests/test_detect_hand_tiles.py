@@ -10,7 +10,7 @@ from PIL import Image
 import lib_qfix.detect.hands as hands_module
 from lib_qfix.detect.hand_windows import TILE_MIN_SIDE, image_tiles, refine_window
 from lib_qfix.detect.hands import HandDetector, RawHand, _mark_cut, _merge
-from lib_qfix.detect.nms import iou
+from lib_qfix.detect.nms import coverage, iou
 from lib_qfix.options import DEFAULTS
 from testkit.fixtures_detect import coffee_with_hand, hand_mask, photo, render_hand
 from testkit.people_photos import read_rgb
@@ -28,9 +28,14 @@ def test_tiles_only_on_large_images_and_not_over_the_person_windows():
     assert image_tiles(512, 768, []) == []  # a 512x768 render keeps its single full-frame pass
     assert image_tiles(2000, TILE_MIN_SIDE - 1, []) == []
     tiles = image_tiles(1280, 960, [])
-    assert len(tiles) == 4 and all(t[2] - t[0] == 768 and t[3] - t[1] == 576 for t in tiles)
+    coarse = [t for t, model in tiles if model == 0]  # 2x2 of 0.6, lite model
+    fine = [t for t, model in tiles if model == 1]  # 3x3 of 0.4, full model
+    assert len(coarse) == 4 and all(t[2] - t[0] == 768 and t[3] - t[1] == 576 for t in coarse)
+    assert len(fine) == 9 and all(t[2] - t[0] == 512 and t[3] - t[1] == 384 for t in fine)
+    assert coverage(fine, 1280, 960).all() and coverage(coarse, 1280, 960).all()
     # a tile the person windows already cover is not run again
-    assert len(image_tiles(1280, 960, [(0, 0, 800, 600)])) == 3
+    assert len([t for t, model in image_tiles(1280, 960, [(0, 0, 800, 600)]) if model == 0]) == 3
+    assert (0, 0, 512, 384) not in [t for t, _ in image_tiles(1280, 960, [(0, 0, 800, 600)])]
     assert image_tiles(1280, 960, [(0, 0, 1280, 960)]) == []
 
 
@@ -97,14 +102,15 @@ def test_a_hand_cut_by_a_tile_gets_a_second_look_that_replaces_it(monkeypatch):
     assert [(h.source, tuple(round(v) for v in h.box)) for h in hands] == [("refine", (545, 290, 645, 390))]
 
 
-def test_a_512_photo_with_a_hand_still_costs_one_pass(monkeypatch):
-    """No tiles and no second look where nothing would be enlarged (the A1111 overhead budget)."""
+def test_a_512_photo_with_a_hand_costs_only_the_two_full_frame_passes(monkeypatch):
+    """No tiles and no second look where nothing would be enlarged (the A1111 overhead budget): the
+    whole frame once with each model."""
     image = coffee_with_hand()
     calls = []
     real = hands_module.run_hands
-    monkeypatch.setattr(hands_module, "run_hands", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    monkeypatch.setattr(hands_module, "run_hands", lambda *a, **k: calls.append((a[1], a[5] if len(a) > 5 else k.get("complexity", 1))) or real(*a, **k))
     assert len(HandDetector().detect(image, DEFAULTS)) == 1
-    assert calls == [(0, 0, 512, 512)]
+    assert sorted(calls) == [((0, 0, 512, 512), 0), ((0, 0, 512, 512), 1)]
 
 
 def test_a_cut_out_photo_is_read_over_white(tmp_path):
@@ -115,3 +121,38 @@ def test_a_cut_out_photo_is_read_over_white(tmp_path):
     out = read_rgb(tmp_path / "cut.png")
     assert out.shape == (4, 4, 3) and out.dtype == np.uint8
     assert (out[:2] == (10, 200, 30)).all() and (out[2:] == 255).all()
+
+
+def test_the_lite_full_frame_pass_finds_a_hand_the_full_model_misses():
+    """A 56 px hand turned 90 deg on the 512 px rocket photo: MediaPipe's full model misses it on the
+    whole frame, the lite one finds it, so the detector (both models) does."""
+    canvas = cv2.resize(photo("rocket"), (512, 512))
+    hand = cv2.resize(render_hand(112, 1.0, angle=90), (56, 56))
+    mask = hand_mask(hand)
+    canvas[300:356, 100:156][mask] = hand[mask]
+    ys, xs = np.nonzero(mask)
+    truth = (100 + int(xs.min()), 300 + int(ys.min()), 100 + int(xs.max()) + 1, 300 + int(ys.max()) + 1)
+    full_only = hands_module.run_hands(canvas, (0, 0, 512, 512), 6, 0.3, "full", 1)
+    assert not any(iou(h.box, truth) >= 0.3 and h.score >= DEFAULTS.hand_confidence for h in full_only)
+    assert any(iou(r.box, truth) >= 0.3 for r in HandDetector().detect(canvas, DEFAULTS))
+
+
+def test_a_person_crop_runs_even_when_it_holds_two_full_frame_hands(monkeypatch):
+    """The crop also holds a neighbour's hands, so two full-frame finds in it say nothing about this
+    person's: it still runs (the old skip lost a hand on bench/hands.py's halved group photo)."""
+    image = np.full((900, 1200, 3), 90, np.uint8)
+    faces = [(300.0, 200.0, 360.0, 260.0), (700.0, 200.0, 760.0, 260.0)]
+    monkeypatch.setattr(hands_module, "detect_face_boxes",
+                        lambda *a, **k: [type("F", (), {"box": f})() for f in faces])
+    ran = []
+
+    def fake_run(img, box, max_hands, floor, source, complexity=1):
+        ran.append((box, source))
+        if source == "full" and complexity == 1:
+            return [_hand_at(250, 380, 40, 0.99, "full"), _hand_at(420, 380, 40, 0.99, "full")]
+        return []
+
+    monkeypatch.setattr(hands_module, "run_hands", fake_run)
+    HandDetector().raw_hands(image, DEFAULTS)
+    crops = hands_module.person_crops(faces, 1200, 900)
+    assert crops and all((c, "crop") in ran for c in crops)

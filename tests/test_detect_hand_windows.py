@@ -47,13 +47,14 @@ def test_groups_share_windows_and_are_capped():
     assert len(crowd) == 4 and crowd[0][:2] == (0, 0) and crowd[-1][2:] == (512, 512)
 
 
-def test_a_512_portrait_costs_one_hand_pass(astronaut, monkeypatch):
-    """The windows must not add MediaPipe passes where they enlarge nothing (the overhead budget)."""
+def test_a_512_portrait_costs_only_the_full_frame_passes(astronaut, monkeypatch):
+    """The windows must not add MediaPipe passes where they enlarge nothing (the overhead budget):
+    the whole frame once per model in FULL_FRAME_MODELS."""
     calls = []
     real = hands_module.run_hands
     monkeypatch.setattr(hands_module, "run_hands", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
     assert HandDetector().detect(astronaut, DEFAULTS) == []
-    assert calls == [(0, 0, 512, 512)]
+    assert calls == [(0, 0, 512, 512)] * len(hands_module.hand_models(hands_module.FULL_FRAME_MODELS))
 
 
 @pytest.fixture(scope="module")

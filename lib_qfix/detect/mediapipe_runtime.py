@@ -114,6 +114,12 @@ def solution(kind: str, **params: Any) -> LockedSolution:
         return found
 
 
+def hand_models(complexities: tuple[int, ...]) -> tuple[int, ...]:
+    """The hand model complexities (0 lite, 1 full) that are distinct models on the current backend:
+    the Tasks API has only the full one, so a lite pass there would repeat the full pass."""
+    return complexities if backend() != "tasks" else (1,)
+
+
 def _build(name: str, kind: str, params: dict[str, Any]) -> Callable[[np.ndarray], Any]:
     mp = import_mediapipe()
     if name == "tasks":
