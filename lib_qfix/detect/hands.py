@@ -149,6 +149,13 @@ def person_crops(face_boxes: list[tuple[float, float, float, float]], width: int
     return [c for c in crops if max(c[2] - c[0], c[3] - c[1]) <= limit and min(c[2] - c[0], c[3] - c[1]) >= 32]
 
 
+def _max_hands(complexity: int) -> int:
+    """Hands per pass for a model: one MediaPipe object per model (each holds 50-80 MB), so the full
+    model's passes take the whole frame's :data:`FULL_FRAME_HANDS` and the lite one's the windows'
+    :data:`WINDOW_HANDS`."""
+    return FULL_FRAME_HANDS if complexity == 1 else WINDOW_HANDS
+
+
 def _covers(crops: list[tuple[int, int, int, int]], width: int, height: int) -> bool:
     """Do the crops cover every pixel of the image?"""
     return bool(crops) and bool(coverage(crops, width, height).all())
@@ -200,13 +207,13 @@ class HandDetector:
         # the 2x2 grid covers the whole image, so the full-frame pass would only find duplicates
         if not _covers(crops, w, h):
             for cx in hand_models(FULL_FRAME_MODELS):
-                found += run_hands(image, (0, 0, w, h), FULL_FRAME_HANDS, floor, "full", cx)
+                found += run_hands(image, (0, 0, w, h), _max_hands(cx), floor, "full", cx)
         # people found by their face are covered by the full frame (large ones) or their windows
         tiles = image_tiles(w, h, crops, [person_region(f, w, h) for f in faces]) if options.hand_crops else []
         # every crop runs: skipping one that already held two full-frame hands lost hands once the
         # lite full-frame pass found more (a person crop also holds a neighbour's hands)
         for crop, cx in [(c, CROP_COMPLEXITY) for c in crops] + tiles:
-            found += [_mark_cut(f, crop, w, h) for f in run_hands(image, crop, WINDOW_HANDS, floor, "crop", cx)]
+            found += [_mark_cut(f, crop, w, h) for f in run_hands(image, crop, _max_hands(cx), floor, "crop", cx)]
         found = _merge(_kept(found, options.hand_confidence, faces))
         if not options.hand_crops:
             return found
@@ -216,7 +223,7 @@ class HandDetector:
         for f in [f for f in found if f.source == "cut"][:MAX_REFINE]:
             win = refine_window(f.box, w, h)
             if win is not None:
-                again += run_hands(image, win, 2, floor, "refine", CROP_COMPLEXITY)
+                again += run_hands(image, win, _max_hands(CROP_COMPLEXITY), floor, "refine", CROP_COMPLEXITY)
         again = _kept(again, options.hand_confidence, faces)
         return _merge(found + again) if again else found
 
