@@ -3,7 +3,7 @@ with full-frame MediaPipe hands as the peer in the same run, and false boxes on 
 
 The photos ship in public packages (see testkit/people_photos.py); the PyPI and Debian ones are
 fetched once into a cache: ``.venv/bin/python bench/hands.py --fetch`` (pip download / apt-get
-download, about 120 MB, a minute; Debian's package lists must be present: `apt-get update` once). Without
+download, about 170 MB, a minute; Debian's package lists must be present: `apt-get update` once). Without
 them the run uses what is installed and says what is missing.
 
 Run: .venv/bin/python bench/hands.py [--fetch] [--split tune|holdout] [--stress] [--work-size 1024]
