@@ -24,7 +24,7 @@ from lib_qfix.filter import workers as worker_mod
 from lib_qfix.filter.cache import ScoreCache
 from lib_qfix.filter.core import Progress, Run, RunResult
 from lib_qfix.filter.decode import Decoded
-from lib_qfix.filter.job import RunConfig, decode_file, score_decoded
+from lib_qfix.filter.job import RunConfig, Task, decode_file, score_decoded
 from lib_qfix.filter.records import ImageRecord
 from lib_qfix.filter.scan import ScanItem
 from lib_qfix.options import Options
@@ -84,11 +84,20 @@ def _run_threads(run: Run, options: Options, cfg: RunConfig, workers: int) -> No
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _batches(tasks: list[Task], size: int, workers: int) -> list[list[Task]]:
+    """``tasks`` in batches of ``size``, except the last ``2 * workers`` batches' worth, which go in
+    quarter batches: the workers then run out of work within ~1/4 batch of each other instead of
+    one waiting up to a whole batch (~0.15 s of offline scoring) for the other at the end."""
+    head = max(0, len(tasks) - 2 * workers * size) // size * size  # whole batches before the tail
+    small = max(1, size // 4)
+    return ([tasks[k:k + size] for k in range(0, head, size)]
+            + [tasks[k:k + small] for k in range(head, len(tasks), small)])
+
+
 def _run_processes(run: Run, options: Options, cfg: RunConfig, workers: int) -> None:
     """Score in a spawned process pool, batches in flight = 2 per worker; commits each finished
     batch. Workers ignore SIGINT: Ctrl-C reaches this process only, which cancels what is queued."""
-    tasks = run.tasks
-    batches = [tasks[k:k + cfg.batch_size] for k in range(0, len(tasks), cfg.batch_size)]
+    batches = _batches(run.tasks, cfg.batch_size, workers)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=worker_mod.init_worker, initargs=(options,))
     it = iter(batches)

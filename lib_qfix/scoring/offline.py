@@ -65,11 +65,12 @@ def measure(image: np.ndarray) -> dict[str, float]:
     """The raw measurements of one (H, W, 3) uint8 RGB image (see the module docstring)."""
     gray = sig.luma8(image)
     y = gray.astype(np.float32)  # = sig.luminance(image)
+    half = sig.half_size(y)  # blur and detail both look at the next octave
     out = {
-        "blur": sig.blur_index(y),
+        "blur": sig.blur_index(y, half=half),
         "noise_sigma": sig.noise_sigma(y),
         "blockiness": sig.blockiness(gray),
-        "detail": sig.detail_ratio(y),
+        "detail": sig.detail_ratio(y, half=half),
         "megapixels": image.shape[0] * image.shape[1] / 1e6,
         "brisque": nss.brisque_score(image),
     }
