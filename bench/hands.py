@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import lib_qfix.detect.hands as hands_module  # noqa: E402
+from lib_qfix.detect.downscale import downscale, scale_to  # noqa: E402
 from lib_qfix.detect.face_boxes import clear_memo  # noqa: E402
 from lib_qfix.detect.hands import run_hands  # noqa: E402
 from lib_qfix.detect.nms import inside_fraction, iou  # noqa: E402
@@ -88,19 +89,14 @@ def _half(img: np.ndarray, boxes: list) -> tuple[np.ndarray, list]:
     return small, [tuple(v // 2 for v in b) for b in boxes]
 
 
-def _fit(img: np.ndarray, side: int) -> tuple[np.ndarray, float]:
-    """``img`` shrunk (area) so its long side is at most ``side``, and the scale applied (<= 1)."""
-    s = min(1.0, side / max(img.shape[:2]))
-    if s == 1.0:
-        return img, s
-    return cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA), s
-
-
 def shrunk(p, side: int):
-    """Photo ``p`` (a LabelledPhoto) at a long side of at most ``side``, labels scaled along."""
-    img, s = _fit(p.image, side)
-    scale = lambda boxes: [tuple(v * s for v in b) for b in boxes]  # noqa: E731
-    return dataclasses.replace(p, image=img, hands=scale(p.hands), faces=scale(p.faces),
+    """Photo ``p`` (a LabelledPhoto) at a long side of at most ``side`` (area), labels scaled along."""
+    s = scale_to(p.image, side)
+
+    def scale(boxes: list) -> list:
+        return [tuple(v * s for v in b) for b in boxes]
+
+    return dataclasses.replace(p, image=downscale(p.image, s), hands=scale(p.hands), faces=scale(p.faces),
                                hands_difficult=scale(p.hands_difficult), faces_difficult=scale(p.faces_difficult))
 
 
@@ -139,7 +135,7 @@ def main() -> None:
     negs, neg_missing = negatives(args.split)
     if args.work_size:
         photos = [shrunk(p, args.work_size) for p in photos]
-        negs = [(name, _fit(img, args.work_size)[0]) for name, img in negs]
+        negs = [(name, downscale(img, scale_to(img, args.work_size))) for name, img in negs]
     print(f"QFix hands benchmark; CPU cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start; "
           f"{len(photos)} photos of people, {len(negs)} without")
     if missing or neg_missing:
