@@ -11,9 +11,7 @@ check where it paints and what QFix decides, not what it paints.
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
-import json
 import os
 import tempfile
 from functools import lru_cache
@@ -21,23 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from lib_qfix.compat.torchvision_ops import ensure_torchvision
+from testkit.clip_vocab import write_vocab
 
 #: BPE merges kept from the real vocabulary (the tokenizer's vocabulary is 512 byte symbols + these + 2)
 MERGES = 1000
 HIDDEN = 32
-
-
-def _bytes_to_unicode() -> dict[int, str]:
-    """CLIP's byte -> printable character table (the BPE works on these characters)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, (chr(c) for c in cs), strict=True))
 
 
 @lru_cache(maxsize=1)
@@ -47,13 +33,8 @@ def tokenizer_dir() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("open_clip is not installed; it ships the CLIP vocabulary the tiny tokenizer uses")
     gz = Path(list(spec.submodule_search_locations)[0]) / "bpe_simple_vocab_16e6.txt.gz"
-    lines = gzip.open(gz).read().decode("utf-8").split("\n")
-    merges = [tuple(m.split()) for m in lines[1:1 + MERGES]]
-    chars = list(_bytes_to_unicode().values())
-    vocab = chars + [c + "</w>" for c in chars] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
     folder = tempfile.mkdtemp(prefix="qfix-tiny-clip-")
-    Path(folder, "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(dict.fromkeys(vocab))}))
-    Path(folder, "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+    write_vocab(gz, folder, MERGES)
     return folder
 
 

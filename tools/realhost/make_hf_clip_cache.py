@@ -2,12 +2,15 @@
 
 A1111 1.10.1 builds the SD1 text encoder with CLIPTextModel.from_pretrained(None, config=...) and
 CLIPTokenizer.from_pretrained(...) (local_files_only first), so only these JSON/text files are needed.
-vocab.json / merges.txt are derived from the CLIP BPE file (the same construction as CLIP's SimpleTokenizer).
+vocab.json / merges.txt are derived from the CLIP BPE file by testkit.clip_vocab (CLIP's own construction).
 """
-import gzip
 import json
 import os
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for testkit
+from testkit.clip_vocab import write_vocab  # noqa: E402
 
 bpe_path = sys.argv[1]
 hub = os.path.expanduser(sys.argv[2] if len(sys.argv) > 2 else "~/.cache/huggingface/hub")
@@ -19,29 +22,8 @@ os.makedirs(os.path.join(root, "refs"), exist_ok=True)
 open(os.path.join(root, "refs", "main"), "w").write(rev)
 
 
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs], strict=False))
-
-
-merges = gzip.open(bpe_path).read().decode("utf-8").split("\n")
-merges = merges[1:49152 - 256 - 2 + 1]
-vocab = list(bytes_to_unicode().values())
-vocab = vocab + [v + "</w>" for v in vocab]
-for m in merges:
-    vocab.append("".join(m.split(" ")))
-vocab.extend(["<|startoftext|>", "<|endoftext|>"])
-assert len(vocab) == 49408, len(vocab)
-json.dump({v: i for i, v in enumerate(vocab)}, open(os.path.join(snap, "vocab.json"), "w"), ensure_ascii=False)
-with open(os.path.join(snap, "merges.txt"), "w", encoding="utf-8") as f:
-    f.write("#version: 0.2\n" + "\n".join(merges) + "\n")
+size = write_vocab(bpe_path, snap)
+assert size == 49408, size
 special = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}
 json.dump(special, open(os.path.join(snap, "special_tokens_map.json"), "w"))
 json.dump({**special, "add_prefix_space": False, "errors": "replace", "do_lower_case": True, "model_max_length": 77,
