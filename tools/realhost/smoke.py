@@ -538,14 +538,25 @@ def ui_page():
                                f"shots={rep.get('screenshots')}")
 
 
+def _log_part(startup: bool) -> str | None:
+    """The server log up to where this run started (``startup``) or since then; None without a log."""
+    log = STATE.get("log")
+    if not log or not os.path.exists(log):
+        return None
+    offset = STATE.get("log_offset", 0)
+    with open(log, errors="replace") as f:
+        if startup:
+            return f.read(offset or 10**7)
+        f.seek(offset)
+        return f.read()
+
+
 @check
 def startup_log_clean():
     """No QFix line at start-up that looks like an error (F9: 'paste fields left as they are (TypeError ...)')."""
-    log = STATE.get("log")
-    if not log or not os.path.exists(log):
+    head = _log_part(startup=True)
+    if head is None:
         return True, "no log given"
-    with open(log, errors="replace") as f:
-        head = f.read(STATE.get("log_offset", 0) or 10**7)
     bad = [ln for ln in head.splitlines() if "QFix" in ln and re.search(r"Error|Traceback|left as they are|stopped", ln)]
     return not bad, f"{bad[:3]}"
 
@@ -553,12 +564,9 @@ def startup_log_clean():
 @check
 def server_log_clean():
     """No traceback mentioning qfix in the server log since this run started."""
-    log = STATE.get("log")
-    if not log or not os.path.exists(log):
+    text = _log_part(startup=False)
+    if text is None:
         return True, "no log given"
-    with open(log, errors="replace") as f:
-        f.seek(STATE.get("log_offset", 0))
-        text = f.read()
     blocks = re.findall(r"Traceback \(most recent call last\):.*?(?=\n\S)", text, re.S)
     mine = [b for b in blocks if "qfix" in b.lower()]
     errs = [ln for ln in text.splitlines() if re.search(r"\*\*\* Error|Error completing", ln)]
